@@ -1,0 +1,72 @@
+// The arch interface: what every arch/<arch>/ supplies to the common engine.
+// Common code includes this header and never tests for an architecture.
+//
+// Each arch/<arch>/ provides:
+//   arch_regs.h    struct ThreadRegs (all ptrace register sets of a thread),
+//                  kArchName, kImageArch, kSyscallInsn / kTrapInsn bytes
+//   regs.cc        the functions declared below
+//   pie/arch_pie.h raw syscalls and the trap for freestanding code
+//   pie/entry.S    the blob entry (pie_entry) and the thread-clone helper
+//   syscalls.tbl   syscall numbers
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "arch_regs.h"
+#include "common/util/result.h"
+
+namespace stasis::images {
+class ThreadRegs;
+class CpuFeatures;
+}  // namespace stasis::images
+
+namespace stasis::arch {
+
+// ---- ptrace register sets -------------------------------------------------
+
+// Reads every register set of a ptrace-stopped thread.
+Result<ThreadRegs> read_regs(pid_t tid);
+// Writes every register set back (general, FP/vector, TLS, syscall state).
+Status write_regs(pid_t tid, const ThreadRegs &regs);
+// Writes only the general-purpose registers (fast path for injected calls).
+Status write_gp_regs(pid_t tid, const ThreadRegs &regs);
+
+// ---- accessors --------------------------------------------------------------
+
+uint64_t ip(const ThreadRegs &r);
+void set_ip(ThreadRegs &r, uint64_t v);
+uint64_t sp(const ThreadRegs &r);
+void set_sp(ThreadRegs &r, uint64_t v);
+// Return value of the syscall that just completed (at a syscall-exit stop).
+int64_t syscall_result(const ThreadRegs &r);
+// The syscall number at a syscall stop (orig_rax, x8, r7, r0, r1 ...).
+int64_t syscall_nr(const ThreadRegs &r);
+
+// Prepares registers so that resuming at `insn_addr` (which holds
+// kSyscallInsn) executes syscall `nr` with `args`. Also disarms the kernel's
+// syscall-restart processing for the interrupted syscall, if any.
+void setup_syscall(ThreadRegs &r, uint64_t insn_addr, long nr, const std::array<uint64_t, 6> &args);
+// Prepares registers to run a blob at `entry` with `arg` as its first argument
+// and the stack at `stack_top`. Disarms syscall restart the same way.
+void setup_call(ThreadRegs &r, uint64_t entry, uint64_t arg, uint64_t stack_top);
+
+// ---- images -------------------------------------------------------------------
+
+void to_image(const ThreadRegs &r, images::ThreadRegs *out);
+// Refuses a register set of another architecture or of a malformed shape.
+Result<ThreadRegs> from_image(const images::ThreadRegs &in);
+
+// The CPU features the FP/vector state of these registers needs (recorded in
+// the inventory), and whether this CPU offers them (checked at restore).
+void cpu_features(const ThreadRegs &r, images::CpuFeatures *out);
+Status check_cpu_features(const images::CpuFeatures &needed);
+
+// One-line description for logs: "ip=0x... sp=0x... nr=..."
+std::string describe(const ThreadRegs &r);
+
+}  // namespace stasis::arch
