@@ -34,5 +34,6 @@ struct Blob {
 
 // The blobs stasis embeds (see pie/CMakeLists.txt).
 extern const Blob probe;
+extern const Blob parasite;
 
 }  // namespace stasis::pie
