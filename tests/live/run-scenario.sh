@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Runs one live scenario: start it, checkpoint it, restore it, let it check
+# itself, report its verdict. See tests/live/README.md for the protocol.
+#
+#   run-scenario.sh STASIS PROG [options]
+#
+#   --no-cr                 self-test: no dump, no restore; ready -> check -> verdict
+#   --leave-running         dump with --leave-running; no restore: the original
+#                           process must still run, untraced, and pass its check
+#   --shell-job             do not setsid the program; pass --shell-job to stasis
+#   --expect-dump-fail STAGE
+#                           dump with STASIS_FAULT=STAGE: the dump must fail, write
+#                           no inventory.img, and leave the program running,
+#                           untraced, passing its own check
+#   --expect-restore-fail STAGE
+#                           dump normally, then restore with STASIS_FAULT=STAGE:
+#                           the restore must fail, leave no process with the
+#                           program's PID, and leave the images byte-identical
+#   --ready-cmd CMD         ready when `CMD WORKDIR PID` exits 0 (polled), instead
+#                           of when WORKDIR/ready appears
+#   --check-cmd CMD         the verdict is `CMD WORKDIR PID` (exit 0 = PASS, last
+#                           line of its output = reason), instead of
+#                           WORKDIR/check -> WORKDIR/verdict
+#   --timeout SECONDS       for each wait (ready, dump, restore, verdict); default 60
+#
+# Environment: STASIS_KEEP=1 keeps the work directory (printed at the end);
+# TMPDIR chooses where work directories are made.
+#
+# Exit status: 0 PASS, 77 SKIP (the scenario cannot run here), 1 FAIL, 2 usage.
+set -uo pipefail
+
+me=run-scenario
+usage() {
+  sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+[ $# -ge 2 ] || usage
+stasis=$1 prog=$2
+shift 2
+mode=cr leave_running=0 shell_job=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
+while [ $# -gt 0 ]; do
+  case $1 in
+    --no-cr) mode=selftest ;;
+    --leave-running) leave_running=1 ;;
+    --shell-job) shell_job=1 ;;
+    --expect-dump-fail) dump_fault=${2:?--expect-dump-fail needs a stage}; shift ;;
+    --expect-restore-fail) restore_fault=${2:?--expect-restore-fail needs a stage}; shift ;;
+    --ready-cmd) ready_cmd=${2:?--ready-cmd needs a command}; shift ;;
+    --check-cmd) check_cmd=${2:?--check-cmd needs a command}; shift ;;
+    --timeout) timeout=${2:?--timeout needs seconds}; shift ;;
+    -h|--help) usage ;;
+    *) echo "$me: unknown option '$1'" >&2; usage ;;
+  esac
+  shift
+done
+if [ -n "$dump_fault" ] && [ -n "$restore_fault" ]; then
+  echo "$me: --expect-dump-fail and --expect-restore-fail exclude each other" >&2; exit 2
+fi
+if [ "$leave_running" = 1 ] && [ -n "$restore_fault" ]; then
+  echo "$me: --leave-running has no restore to fail" >&2; exit 2
+fi
+[ -x "$prog" ] || { echo "$me: not an executable: $prog" >&2; exit 2; }
+if [ "$mode" = cr ] && [ ! -x "$stasis" ]; then
+  echo "$me: not an executable: $stasis" >&2; exit 2
+fi
+
+name=$(basename "$prog")
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/stasis-live.$name.XXXXXX") || exit 1
+chmod 755 "$workdir"
+images=$workdir/images
+pid=''            # the program (original, then restored: the same PID)
+pid_cmdline=''    # its /proc/PID/cmdline once ready: we only ever kill that process
+result=FAIL reason=''
+
+say() { echo "$me: $*"; }
+
+# Is PID the process we started (or its restored self), and not a zombie?
+ours_alive() {
+  local p=$1 state cmd
+  [ -n "$p" ] && [ -e "/proc/$p" ] || return 1
+  state=$(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
+  if [ -n "$pid_cmdline" ]; then
+    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || return 1
+    [ "$cmd" = "$pid_cmdline" ] || return 1
+  fi
+  return 0
+}
+
+# Is any process (alive or zombie) using PID p?
+pid_exists() { [ -e "/proc/$1" ] && [ -n "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" ]; }
+pid_alive() {
+  local state
+  state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+gone() { ! pid_alive "$pid"; }
+
+# Every thread of PID untraced and not stopped by anybody?
+untraced_and_running() {
+  local p=$1 t tracer state bad=''
+  for t in /proc/"$p"/task/*; do
+    tracer=$(awk '/^TracerPid:/ {print $2}' "$t/status" 2>/dev/null)
+    state=$(awk '/^State:/ {print $2}' "$t/status" 2>/dev/null)
+    [ -z "$tracer" ] && continue   # thread exited meanwhile
+    [ "$tracer" = 0 ] || bad+=" task ${t##*/} traced by $tracer;"
+    case $state in t|T) bad+=" task ${t##*/} stopped ($state);" ;; esac
+  done
+  [ -z "$bad" ] && return 0
+  reason="PID $p after a failed dump:$bad"
+  return 1
+}
+
+show_tail() {
+  local f=$1
+  [ -s "$f" ] || return 0
+  echo "---- tail of ${f#"$workdir"/} ----"
+  tail -n 25 "$f"
+}
+
+cleanup() {
+  local rc=$?
+  if [ -n "$pid" ] && ours_alive "$pid"; then
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  # Reap it if it is still our child (the original); a restored one is not.
+  [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  if [ "${STASIS_KEEP:-0}" = 1 ]; then
+    say "work directory kept: $workdir"
+  else
+    rm -rf "$workdir"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+finish() {
+  # finish RESULT REASON: print the verdict and exit 0 (PASS), 77 (SKIP), 1 (FAIL).
+  result=$1 reason=$2
+  if [ "$result" != PASS ] && [ "$result" != SKIP ]; then
+    for f in prog.log dump.err dump.log restore.err restore.log check-cmd.log; do show_tail "$workdir/$f"; done
+  fi
+  echo "$name: $result${reason:+: $reason}"
+  case $result in PASS) exit 0 ;; SKIP) exit 77 ;; *) exit 1 ;; esac
+}
+
+# wait_until SECONDS WHAT CMD...: poll CMD every 20 ms until it succeeds.
+wait_until() {
+  local secs=$1 what=$2 deadline
+  shift 2
+  deadline=$((SECONDS + secs))
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      reason="timed out after ${secs}s waiting for $what"
+      return 1
+    fi
+    sleep 0.02
+  done
+}
+
+# ---- start ---------------------------------------------------------------
+if [ "$shell_job" = 1 ]; then
+  "$prog" "$workdir" </dev/null >"$workdir/prog.log" 2>&1 &
+else
+  # A background job of a non-interactive shell is no group leader, so
+  # setsid(1) calls setsid() in place and $! stays the program's PID.
+  setsid "$prog" "$workdir" </dev/null >"$workdir/prog.log" 2>&1 &
+fi
+pid=$!
+say "started $name as PID $pid in $workdir"
+
+is_ready() {
+  if ! pid_alive "$pid"; then
+    reason="the program exited before it was ready"
+    return 3
+  fi
+  if [ -n "$ready_cmd" ]; then
+    $ready_cmd "$workdir" "$pid" >>"$workdir/ready-cmd.log" 2>&1
+  else
+    [ -e "$workdir/ready" ] || [ -e "$workdir/verdict" ]
+  fi
+}
+deadline=$((SECONDS + timeout))
+while :; do
+  is_ready; rc=$?
+  [ $rc = 0 ] && break
+  if [ $rc = 3 ] && [ ! -e "$workdir/verdict" ]; then finish FAIL "$reason"; fi
+  [ -e "$workdir/verdict" ] && break
+  [ "$SECONDS" -ge "$deadline" ] && finish FAIL "timed out after ${timeout}s waiting for ready"
+  sleep 0.02
+done
+if [ -e "$workdir/verdict" ]; then   # it gave up (or skipped) during setup
+  v=$(head -n1 "$workdir/verdict")
+  case $v in
+    SKIP*) finish SKIP "${v#SKIP: }" ;;
+    *) finish FAIL "during setup: $v" ;;
+  esac
+fi
+pid_cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+say "ready"
+
+# ---- dump ----------------------------------------------------------------
+stasis_args=()
+[ "$shell_job" = 1 ] && stasis_args+=(--shell-job)
+
+run_dump() {
+  local fault=$1 args=("${stasis_args[@]}")
+  [ "$leave_running" = 1 ] && args+=(--leave-running)
+  mkdir -p "$images"
+  say "stasis dump -t $pid${fault:+ (STASIS_FAULT=$fault)}"
+  if [ -n "$fault" ]; then
+    STASIS_FAULT=$fault timeout --kill-after=5 "$timeout" \
+      "$stasis" dump -t "$pid" -D "$images" -o "$workdir/dump.log" -v4 "${args[@]}" 2>"$workdir/dump.err"
+  else
+    env -u STASIS_FAULT timeout --kill-after=5 "$timeout" \
+      "$stasis" dump -t "$pid" -D "$images" -o "$workdir/dump.log" -v4 "${args[@]}" 2>"$workdir/dump.err"
+  fi
+}
+
+images_digest() { (cd "$images" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
+
+if [ "$mode" = cr ]; then
+  if [ -n "$dump_fault" ]; then
+    if run_dump "$dump_fault"; then finish FAIL "dump succeeded although STASIS_FAULT=$dump_fault"; fi
+    [ -e "$images/inventory.img" ] && finish FAIL "a failed dump left $images/inventory.img behind"
+    sleep 0.2   # let a careless detach show itself
+    ours_alive "$pid" || finish FAIL "PID $pid is gone after a failed dump (it must keep running)"
+    untraced_and_running "$pid" || finish FAIL "$reason"
+    say "dump failed as injected; PID $pid still runs, untraced"
+  else
+    run_dump '' || finish FAIL "stasis dump failed (exit $?)"
+    [ -e "$images/inventory.img" ] || finish FAIL "dump succeeded but wrote no inventory.img"
+    if [ "$leave_running" = 1 ]; then
+      ours_alive "$pid" || finish FAIL "PID $pid is gone after dump --leave-running"
+      untraced_and_running "$pid" || finish FAIL "$reason"
+      say "dumped; PID $pid left running, untraced"
+    else
+      wait_until "$timeout" "PID $pid to die after the dump" gone ||
+        finish FAIL "PID $pid still runs after the dump"
+      wait "$pid" 2>/dev/null   # reap it: a zombie would keep its PID taken
+      pid_exists "$pid" && finish FAIL "PID $pid is still taken (zombie of another parent?) after the dump"
+      say "dumped; PID $pid is gone"
+
+      # ---- restore ---------------------------------------------------------
+      before=''
+      [ -n "$restore_fault" ] && before=$(images_digest)
+      say "stasis restore -D images${restore_fault:+ (STASIS_FAULT=$restore_fault)}"
+      if [ -n "$restore_fault" ]; then
+        STASIS_FAULT=$restore_fault timeout --kill-after=5 "$timeout" \
+          "$stasis" restore -D "$images" -d --pidfile "$workdir/restored.pid" -o "$workdir/restore.log" -v4 \
+          "${stasis_args[@]}" 2>"$workdir/restore.err"
+        rc=$?
+        [ $rc = 0 ] && finish FAIL "restore succeeded although STASIS_FAULT=$restore_fault"
+        wait_until 10 "PID $pid to disappear after the failed restore" gone ||
+          finish FAIL "a process with PID $pid is alive after a restore that failed"
+        after=$(images_digest)
+        [ "$before" = "$after" ] || finish FAIL "the failed restore changed the images: $(diff <(echo "$before") <(echo "$after") | head -5 | tr '\n' ' ')"
+        finish PASS "restore failed at $restore_fault (exit $rc), left no process and the images untouched"
+      fi
+      timeout --kill-after=5 "$timeout" \
+        "$stasis" restore -D "$images" -d --pidfile "$workdir/restored.pid" -o "$workdir/restore.log" -v4 \
+        "${stasis_args[@]}" 2>"$workdir/restore.err" || finish FAIL "stasis restore failed (exit $?)"
+      [ -s "$workdir/restored.pid" ] || finish FAIL "restore wrote no pidfile"
+      restored=$(tr -d ' \n' <"$workdir/restored.pid")
+      [ "$restored" = "$pid" ] || finish FAIL "restored PID is '$restored', the original was $pid"
+      ours_alive "$pid" || finish FAIL "restored PID $pid is not alive (or not the same program)"
+      say "restored as PID $pid"
+    fi
+  fi
+fi
+
+# ---- check ---------------------------------------------------------------
+if [ -n "$check_cmd" ]; then
+  say "running check command"
+  out=$($check_cmd "$workdir" "$pid" 2>&1); rc=$?
+  printf '%s\n' "$out" >"$workdir/check-cmd.log"
+  last=$(printf '%s\n' "$out" | tail -n1)
+  [ $rc = 0 ] && finish PASS "$last"
+  [ $rc = 77 ] && finish SKIP "$last"
+  finish FAIL "${last:-check command failed (exit $rc)}"
+fi
+
+touch "$workdir/check"
+has_verdict() {
+  [ -e "$workdir/verdict" ] && return 0
+  if ! ours_alive "$pid"; then
+    sleep 0.1   # it may be writing the verdict right now
+    [ -e "$workdir/verdict" ] && return 0
+    reason="the program died without a verdict"
+    return 2
+  fi
+  return 1
+}
+deadline=$((SECONDS + timeout))
+while :; do
+  has_verdict; rc=$?
+  [ $rc = 0 ] && break
+  [ $rc = 2 ] && finish FAIL "$reason"
+  [ "$SECONDS" -ge "$deadline" ] && finish FAIL "timed out after ${timeout}s waiting for the verdict"
+  sleep 0.02
+done
+v=$(head -n1 "$workdir/verdict")
+case $v in
+  PASS) finish PASS "${dump_fault:+after a dump failed at $dump_fault}" ;;
+  SKIP*) finish SKIP "${v#SKIP: }" ;;
+  *) finish FAIL "${v#FAIL: }" ;;
+esac
