@@ -82,7 +82,7 @@ ours_alive() {
   state=$(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
   if [ -n "$pid_cmdline" ]; then
-    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || return 1
+    cmd=$( { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || return 1
     [ "$cmd" = "$pid_cmdline" ] || return 1
   fi
   return 0
@@ -198,7 +198,7 @@ if [ -e "$workdir/verdict" ]; then   # it gave up (or skipped) during setup
     *) finish FAIL "during setup: $v" ;;
   esac
 fi
-pid_cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+pid_cmdline=$( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)
 say "ready"
 
 # ---- dump ----------------------------------------------------------------
