@@ -8,6 +8,7 @@
 
 int main(int argc, char **argv) {
     live_init(argc, argv);
-    live_hold_registers_until_check(); /* signals ready itself, once loaded */
+    char why[256];
+    if (!live_hold_registers_until_check(why, sizeof(why))) live_skip("%s", why);
     live_finish();
 }

@@ -161,13 +161,21 @@ wait_until() {
 }
 
 # ---- start ---------------------------------------------------------------
-if [ "$shell_job" = 1 ]; then
-  "$prog" "$workdir" </dev/null >"$workdir/prog.log" 2>&1 &
-else
+# The program gets stdin, stdout and stderr and nothing else: an fd
+# inherited from whoever ran us would be state the dump has to handle.
+start_program() {
+  local fd fds=(/proc/self/fd/*)
+  for fd in "${fds[@]##*/}"; do
+    if [ "$fd" -gt 2 ] && [ -e "/proc/self/fd/$fd" ]; then eval "exec $fd>&-"; fi
+  done
+  if [ "$shell_job" = 1 ]; then
+    exec "$prog" "$workdir"
+  fi
   # A background job of a non-interactive shell is no group leader, so
-  # setsid(1) calls setsid() in place and $! stays the program's PID.
-  setsid "$prog" "$workdir" </dev/null >"$workdir/prog.log" 2>&1 &
-fi
+  # setsid(1) calls setsid() in place and the PID stays the program's.
+  exec setsid "$prog" "$workdir"
+}
+start_program </dev/null >"$workdir/prog.log" 2>&1 &
 pid=$!
 say "started $name as PID $pid in $workdir"
 

@@ -6,11 +6,15 @@
 
 #include "live.h"
 
-void live_hold_registers_until_check(void) {
+bool live_hold_registers_until_check(char *why, size_t why_size) {
     static struct live_hold h;
     static const struct timespec interval = {0, 10 * 1000 * 1000};
-    char why[256];
-    if (!live_arch_regs_prepare(&h, why, sizeof(why))) live_skip("%s", why);
+    if (!live_arch_regs_prepare(&h, why, why_size)) {
+        live_log("registers not held: %s", why);
+        live_ready();
+        live_wait_for_check();
+        return false;
+    }
     const char *tmp, *ready;
     live_ready_prepare(&tmp, &ready);
     h.nr_faccessat = SYS_faccessat;
@@ -27,4 +31,5 @@ void live_hold_registers_until_check(void) {
                 (long long)h.rename_result);
     int bad = live_arch_regs_compare(&h);
     live_log("register loop slept %llu times; %d register(s) differ", (unsigned long long)h.polls, bad);
+    return true;
 }

@@ -44,8 +44,10 @@ void live_arch_regs_hold(struct live_hold *h);
 int live_arch_regs_compare(const struct live_hold *h);
 
 /* Common driver: prepares, fills in the paths and syscall numbers, holds
- * the registers until the check file appears, and compares. Skips the
- * scenario when the architecture has no loop. */
-void live_hold_registers_until_check(void);
+ * the registers until the check file appears (signalling ready itself),
+ * and compares. Where the architecture has no loop it says why, and just
+ * does live_ready() and live_wait_for_check(); returns whether registers
+ * were held. */
+bool live_hold_registers_until_check(char *why, size_t why_size);
 
 #endif
