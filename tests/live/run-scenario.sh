@@ -70,6 +70,7 @@ workdir=$(mktemp -d "${TMPDIR:-/tmp}/stasis-live.$name.XXXXXX") || exit 1
 chmod 755 "$workdir"
 images=$workdir/images
 pid=''            # the program (original, then restored: the same PID)
+keeper=''         # the subshell whose child the original program is
 pid_cmdline=''    # its /proc/PID/cmdline once ready: we only ever kill that process
 result=FAIL reason=''
 
@@ -96,6 +97,7 @@ pid_alive() {
   [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 gone() { ! pid_alive "$pid"; }
+pid_free() { ! pid_exists "$pid"; }
 
 # Every thread of PID untraced and not stopped by anybody?
 untraced_and_running() {
@@ -121,11 +123,10 @@ show_tail() {
 
 cleanup() {
   local rc=$?
-  if [ -n "$pid" ] && ours_alive "$pid"; then
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  # Reap it if it is still our child (the original); a restored one is not.
-  [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  # Kill it if it still runs (the original, or the restored one, which is
+  # not the keeper's child); the keeper then ends by itself.
+  if [ -n "$pid" ] && ours_alive "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
+  [ -n "$keeper" ] && wait "$keeper" 2>/dev/null
   if [ "${STASIS_KEEP:-0}" = 1 ]; then
     say "work directory kept: $workdir"
   else
@@ -175,8 +176,17 @@ start_program() {
   # setsid(1) calls setsid() in place and the PID stays the program's.
   exec setsid "$prog" "$workdir"
 }
-start_program </dev/null >"$workdir/prog.log" 2>&1 &
-pid=$!
+# A keeper subshell starts it and reaps it the moment it dies (after the
+# dump kills it, its zombie would keep the PID taken), keeping bash's job
+# notices out of our output.
+(
+  start_program </dev/null >"$workdir/prog.log" 2>&1 &
+  echo $! >"$workdir/prog.pid.tmp" && mv "$workdir/prog.pid.tmp" "$workdir/prog.pid"
+  wait
+) 2>/dev/null &
+keeper=$!
+until [ -s "$workdir/prog.pid" ]; do sleep 0.01; done
+pid=$(cat "$workdir/prog.pid")
 say "started $name as PID $pid in $workdir"
 
 is_ready() {
@@ -247,8 +257,8 @@ if [ "$mode" = cr ]; then
     else
       wait_until "$timeout" "PID $pid to die after the dump" gone ||
         finish FAIL "PID $pid still runs after the dump"
-      wait "$pid" 2>/dev/null   # reap it: a zombie would keep its PID taken
-      pid_exists "$pid" && finish FAIL "PID $pid is still taken (zombie of another parent?) after the dump"
+      wait_until 10 "the keeper to reap PID $pid" pid_free ||
+        finish FAIL "PID $pid is still taken (a zombie nobody reaps?) after the dump"
       say "dumped; PID $pid is gone"
 
       # ---- restore ---------------------------------------------------------

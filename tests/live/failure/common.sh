@@ -1,0 +1,49 @@
+# Shared by the failure tests (sourced). Each test is run as
+#   <test>.sh STASIS BIN_DIR
+# and exits 0 (PASS), 77 (SKIP) or 1 (FAIL), printing one verdict line.
+set -uo pipefail
+
+[ $# -eq 2 ] || { echo "usage: $0 STASIS BIN_DIR" >&2; exit 2; }
+stasis=$1 bin=$2
+test_name=$(basename "$0" .sh)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/stasis-live.$test_name.XXXXXX") || exit 1
+started=()   # PIDs we started: killed on every path out
+
+cleanup() {
+  local rc=$? p
+  for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  for p in "${started[@]}"; do wait "$p" 2>/dev/null; done
+  if [ "${STASIS_KEEP:-0}" = 1 ]; then echo "$test_name: kept $tmp"; else rm -rf "$tmp"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+pass() { echo "$test_name: PASS${1:+: $1}"; exit 0; }
+skip() { echo "$test_name: SKIP: $1"; exit 77; }
+fail() {
+  echo "$test_name: FAIL: $1"
+  for f in "$tmp"/*.err "$tmp"/*.log; do
+    [ -s "$f" ] && { echo "---- ${f#"$tmp"/} ----"; tail -n 20 "$f"; }
+  done
+  exit 1
+}
+
+# expect_clean_failure WHAT NEEDLE LOGNAME CMD...: CMD must exit non-zero
+# (not by a signal, not by timing out) and say so on stderr in exactly one
+# line that contains NEEDLE as a word (case-insensitive).
+expect_clean_failure() {
+  local what=$1 needle=$2 name=$3 rc lines
+  shift 3
+  timeout --kill-after=5 60 "$@" 2>"$tmp/$name.err" >"$tmp/$name.out"
+  rc=$?
+  [ $rc -ne 0 ] || fail "$what succeeded"
+  [ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "$what hung (killed after 60 s)"
+  [ $rc -lt 128 ] || fail "$what died of signal $((rc - 128))"
+  lines=$(grep -c . "$tmp/$name.err")
+  [ "$lines" = 1 ] || fail "$what printed $lines lines on stderr, expected one"
+  grep -qiw -- "$needle" "$tmp/$name.err" || fail "$what: the error does not mention '$needle': $(cat "$tmp/$name.err")"
+}
+
+pid_state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+tracer_of() { awk '/^TracerPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
