@@ -1,0 +1,172 @@
+#include "common/proc/maps.h"
+
+#include <sys/mman.h>
+
+#include "common/proc/read_file.h"
+#include "common/proc/text.h"
+
+namespace stasis::proc {
+namespace {
+
+constexpr std::string_view kDeletedSuffix = " (deleted)";
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// Parses "rwxp"-style permissions; false unless exactly [r-][w-][x-][sp].
+bool parse_perms(std::string_view perms, Mapping &m) {
+    if (perms.size() != 4) return false;
+    if ((perms[0] != 'r' && perms[0] != '-') || (perms[1] != 'w' && perms[1] != '-') ||
+        (perms[2] != 'x' && perms[2] != '-') || (perms[3] != 's' && perms[3] != 'p')) {
+        return false;
+    }
+    m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+             (perms[2] == 'x' ? PROT_EXEC : 0);
+    m.shared = perms[3] == 's';
+    return true;
+}
+
+// Parses one header line "start-end perms offset major:minor inode [path]"
+// into m. Returns nullptr or what was wrong.
+const char *parse_header(std::string_view line, Mapping &m) {
+    std::string_view rest = line;
+    std::string_view range = text::next_token(rest);
+    size_t dash = range.find('-');
+    if (dash == std::string_view::npos || !text::parse_int(range.substr(0, dash), m.start, 16) ||
+        !text::parse_int(range.substr(dash + 1), m.end, 16)) {
+        return "bad address range";
+    }
+    if (m.end <= m.start) return "empty or inverted address range";
+    if (!parse_perms(text::next_token(rest), m)) return "bad permissions";
+    if (!text::parse_int(text::next_token(rest), m.pgoff, 16)) return "bad offset";
+    std::string_view dev = text::next_token(rest);
+    size_t colon = dev.find(':');
+    if (colon == std::string_view::npos || !text::parse_int(dev.substr(0, colon), m.dev_major, 16) ||
+        !text::parse_int(dev.substr(colon + 1), m.dev_minor, 16)) {
+        return "bad device";
+    }
+    if (!text::parse_int(text::next_token(rest), m.inode)) return "bad inode";
+    // The path is everything after the padding; it may contain spaces and
+    // may even end in one, so only the leading blanks go.
+    std::string_view path = text::skip_blanks(rest);
+    if (path.size() > kDeletedSuffix.size() &&
+        path.substr(path.size() - kDeletedSuffix.size()) == kDeletedSuffix) {
+        path.remove_suffix(kDeletedSuffix.size());
+        m.deleted = true;
+    }
+    m.path.assign(path);
+    return nullptr;
+}
+
+// A header starts with "hex-hex"; a smaps field line with "Key:" (no blank
+// before the colon).
+bool is_field_line(std::string_view line) {
+    for (char c : line) {
+        if (c == ':') return true;
+        if (c == '-' || text::is_blank(c)) return false;
+    }
+    return false;
+}
+
+// Appends the mapping of header `line`, checking the ascending order the
+// kernel guarantees.
+Status add_mapping(std::vector<Mapping> &out, std::string_view line, size_t line_number) {
+    Mapping m;
+    if (const char *what = parse_header(line, m)) return text::line_error(line_number, what, line);
+    if (!out.empty() && m.start < out.back().end) {
+        return text::line_error(line_number, "mapping overlaps or precedes the previous one", line);
+    }
+    out.push_back(std::move(m));
+    return ok();
+}
+
+// Applies one "Key: value" line of smaps to the mapping it follows.
+Status apply_smaps_field(Mapping &m, std::string_view line, size_t line_number) {
+    std::string_view key, value;
+    text::split_key_value(line, key, value);
+    uint64_t *target = nullptr;
+    if (key == "Rss") {
+        target = &m.rss;
+    } else if (key == "Anonymous") {
+        target = &m.anonymous;
+    } else if (key == "Swap") {
+        target = &m.swap;
+    } else if (key == "VmFlags") {
+        m.vm_flags_text.assign(value);
+        m.vm_flags = parse_vm_flags(value);
+        return ok();
+    } else {
+        return ok();  // other fields (Pss, Locked, THPeligible, ...) are not needed
+    }
+    std::string_view number = text::next_token(value);
+    std::string_view unit = text::next_token(value);
+    if (!text::parse_int(number, *target) || (unit != "kB" && !unit.empty()) || !text::trim(value).empty()) {
+        return text::line_error(line_number, "bad size field", line);
+    }
+    return ok();
+}
+
+}  // namespace
+
+bool Mapping::is_stack() const { return path == "[stack]" || starts_with(path, "[stack:"); }
+
+bool Mapping::is_named_anonymous() const {
+    return (starts_with(path, "[anon:") || starts_with(path, "[anon_shmem:")) && path.back() == ']';
+}
+
+std::string_view Mapping::anonymous_name() const {
+    if (!is_named_anonymous()) return {};
+    std::string_view p = path;
+    size_t colon = p.find(':');
+    return p.substr(colon + 1, p.size() - colon - 2);
+}
+
+bool Mapping::is_special() const {
+    if (path.size() < 2 || path.front() != '[' || path.back() != ']') return false;
+    return !is_heap() && !is_stack() && !is_named_anonymous();
+}
+
+bool Mapping::is_memfd() const { return starts_with(path, "/memfd:"); }
+
+Result<std::vector<Mapping>> parse_maps(std::string_view text) {
+    std::vector<Mapping> out;
+    text::LineCursor lines(text);
+    std::string_view line;
+    while (lines.next(line)) {
+        STASIS_TRY(add_mapping(out, line, lines.line_number()));
+    }
+    return out;
+}
+
+Result<std::vector<Mapping>> parse_smaps(std::string_view text) {
+    std::vector<Mapping> out;
+    text::LineCursor lines(text);
+    std::string_view line;
+    while (lines.next(line)) {
+        if (!is_field_line(line)) {
+            STASIS_TRY(add_mapping(out, line, lines.line_number()));
+            continue;
+        }
+        if (out.empty()) return text::line_error(lines.line_number(), "field before any mapping header", line);
+        STASIS_TRY(apply_smaps_field(out.back(), line, lines.line_number()));
+    }
+    return out;
+}
+
+namespace {
+
+Result<std::vector<Mapping>> read_and_parse(pid_t pid, pid_t tid, std::string_view leaf,
+                                            Result<std::vector<Mapping>> (*parse)(std::string_view)) {
+    std::string buf;
+    STASIS_TRY(read_task_file_into(pid, tid, leaf, buf));
+    return parse(buf).context(tid ? task_path(pid, tid, leaf) : proc_path(pid, leaf));
+}
+
+}  // namespace
+
+Result<std::vector<Mapping>> read_maps(pid_t pid, pid_t tid) { return read_and_parse(pid, tid, "maps", parse_maps); }
+
+Result<std::vector<Mapping>> read_smaps(pid_t pid, pid_t tid) {
+    return read_and_parse(pid, tid, "smaps", parse_smaps);
+}
+
+}  // namespace stasis::proc

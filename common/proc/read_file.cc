@@ -1,0 +1,129 @@
+#include "common/proc/read_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace stasis::proc {
+namespace {
+
+// Large enough that smaps of a big process needs few reads; seq_file fills
+// as much of the user buffer as it can per call.
+constexpr size_t kFirstReadSize = 64 * 1024;
+constexpr size_t kMaxReadSize = 4 * 1024 * 1024;
+
+class FdCloser {
+public:
+    explicit FdCloser(int fd) : fd_(fd) {}
+    ~FdCloser() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FdCloser(const FdCloser &) = delete;
+    FdCloser &operator=(const FdCloser &) = delete;
+
+private:
+    int fd_;
+};
+
+// Reads until EOF; returns 0 or the errno of the failed read.
+int read_all(int fd, std::string &out) {
+    size_t used = 0;
+    size_t chunk = kFirstReadSize;
+    out.clear();
+    for (;;) {
+        if (out.size() < used + chunk) out.resize(used + chunk);
+        ssize_t n = ::read(fd, out.data() + used, chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            out.clear();
+            return err;
+        }
+        if (n == 0) break;
+        used += static_cast<size_t>(n);
+        if (chunk < kMaxReadSize) chunk *= 2;
+    }
+    out.resize(used);
+    return 0;
+}
+
+bool task_dir_exists(pid_t pid, pid_t tid) {
+    std::string dir = tid ? task_path(pid, tid, "") : proc_path(pid, "");
+    return ::access(dir.c_str(), F_OK) == 0 || errno != ENOENT;
+}
+
+}  // namespace
+
+Status read_file_into(const std::string &path, std::string &out) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error::from_errno("open", errno).context(path);
+    FdCloser closer(fd);
+    if (int err = read_all(fd, out)) return Error::from_errno("read", err).context(path);
+    return ok();
+}
+
+Result<std::string> read_file(const std::string &path) {
+    std::string out;
+    STASIS_TRY(read_file_into(path, out));
+    return out;
+}
+
+Result<std::string> read_link(const std::string &path) {
+    std::vector<char> buf(256);
+    for (;;) {
+        ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+        if (n < 0) return Error::from_errno("readlink", errno).context(path);
+        // readlink truncates silently: a full buffer may be a cut-off target.
+        if (static_cast<size_t>(n) < buf.size()) return std::string(buf.data(), static_cast<size_t>(n));
+        if (buf.size() >= 1024 * 1024) return Error("readlink: target longer than 1 MiB", ENAMETOOLONG).context(path);
+        buf.resize(buf.size() * 4);
+    }
+}
+
+std::string proc_path(pid_t pid, std::string_view leaf) {
+    std::string p = "/proc/" + std::to_string(pid);
+    if (!leaf.empty()) {
+        p += '/';
+        p += leaf;
+    }
+    return p;
+}
+
+std::string task_path(pid_t pid, pid_t tid, std::string_view leaf) {
+    std::string p = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+    if (!leaf.empty()) {
+        p += '/';
+        p += leaf;
+    }
+    return p;
+}
+
+Error task_file_error(pid_t pid, pid_t tid, const std::string &path, std::string_view what, int err) {
+    bool gone = err == ESRCH || (err == ENOENT && !task_dir_exists(pid, tid));
+    if (!gone) return Error::from_errno(what, err).context(path);
+    std::string msg = tid && tid != pid ? "thread " + std::to_string(tid) + " of process " + std::to_string(pid)
+                                        : "process " + std::to_string(pid);
+    msg += " exited";
+    return Error(std::move(msg), ESRCH).context(path);
+}
+
+Status read_task_file_into(pid_t pid, pid_t tid, std::string_view leaf, std::string &out) {
+    std::string path = tid ? task_path(pid, tid, leaf) : proc_path(pid, leaf);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return task_file_error(pid, tid, path, "open", errno);
+    FdCloser closer(fd);
+    if (int err = read_all(fd, out)) return task_file_error(pid, tid, path, "read", err);
+    return ok();
+}
+
+Result<std::string> read_task_file(pid_t pid, pid_t tid, std::string_view leaf) {
+    std::string out;
+    STASIS_TRY(read_task_file_into(pid, tid, leaf, out));
+    return out;
+}
+
+bool is_task_gone(const Error &e) { return e.sys_errno() == ESRCH; }
+
+}  // namespace stasis::proc
