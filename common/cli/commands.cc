@@ -2,25 +2,19 @@
 
 #include <cstdio>
 
+#include "common/cli/run_commands.h"
+
 namespace stasis::cli {
-namespace {
-
-int not_built(const char *name) {
-    std::fprintf(stderr, "stasis %s: not implemented yet in this build\n", name);
-    return 2;
-}
-
-}  // namespace
 
 const std::vector<Command> &commands() {
     static const std::vector<Command> all = {
-        {"dump", "checkpoint a process tree into an image directory", [](const Args &) { return not_built("dump"); }},
-        {"restore", "restore a process tree from an image directory", [](const Args &) { return not_built("restore"); }},
-        {"pre-dump", "copy memory of a running tree ahead of a dump", [](const Args &) { return not_built("pre-dump"); }},
-        {"check", "probe the kernel for every feature stasis uses", [](const Args &) { return not_built("check"); }},
-        {"lazy-pages", "serve memory of a lazily restored tree", [](const Args &) { return not_built("lazy-pages"); }},
-        {"page-server", "receive or serve pages over TCP", [](const Args &) { return not_built("page-server"); }},
-        {"image", "decode, encode or summarise image files", [](const Args &) { return not_built("image"); }},
+        {"dump", "checkpoint a process tree into an image directory", run_dump},
+        {"pre-dump", "copy the memory of a running tree ahead of a dump", run_pre_dump},
+        {"restore", "restore a process tree from an image directory", run_restore},
+        {"check", "probe the running kernel for every feature stasis uses", run_check},
+        {"lazy-pages", "serve the memory of a lazily restored tree (not built yet)", run_lazy_pages},
+        {"page-server", "receive or serve pages over TCP (not built yet)", run_page_server},
+        {"image", "decode, encode or summarise image files", [](const Args &) { std::fprintf(stderr, "stasis image: not implemented yet in this build\n"); return 2; }},
     };
     return all;
 }

@@ -65,6 +65,11 @@ bool set_file(const std::string &path) {
     return true;
 }
 
+bool has_file() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    return g_fd != STDERR_FILENO;
+}
+
 void write(Level l, std::string_view msg) {
     // -v0 keeps even errors out of the log; the CLI still prints the final
     // error line on stderr.

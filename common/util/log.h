@@ -17,6 +17,8 @@ int level();
 bool enabled(Level l);
 // Sends the log to FILE instead of stderr. Returns false (errno set) on failure.
 bool set_file(const std::string &path);
+// True once set_file() succeeded: the log no longer goes to stderr.
+bool has_file();
 void write(Level l, std::string_view msg);
 
 template <typename... Args>

@@ -1,0 +1,177 @@
+#include "common/check/check.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/check/probe.h"
+#include "common/util/log.h"
+
+namespace stasis::check {
+namespace {
+
+// Every probe, in report order. `required`: checkpoint/restore cannot work
+// without it; the others degrade one feature (named in needed_for).
+constexpr ProbeSpec kProbes[] = {
+    {"ptrace-seize", true, "freezing tasks without a signal they could see (PTRACE_SEIZE, PTRACE_INTERRUPT)",
+     probe_ptrace_seize, true},
+    {"ptrace-regsets", true, "saving and restoring registers (PTRACE_GETREGSET)", probe_ptrace_regsets, true},
+    {"ptrace-peeksiginfo", true, "saving queued signals (PTRACE_PEEKSIGINFO)", probe_ptrace_peeksiginfo, true},
+    {"ptrace-rseq", true, "saving restartable-sequence registrations (PTRACE_GET_RSEQ_CONFIGURATION, 5.13)",
+     probe_ptrace_rseq, true},
+    {"process-vm", true, "copying memory out of and into tasks (process_vm_readv/writev)", probe_process_vm, true},
+    {"proc-pagemap", true, "finding the pages that exist (/proc/PID/pagemap)", probe_proc_pagemap, true},
+    {"pagemap-pfn", false, "recognising pages shared copy-on-write between tasks (PFNs in pagemap)",
+     probe_pagemap_pfn, true},
+    {"proc-map-files", true, "opening mapped files, deleted ones too (/proc/PID/map_files)", probe_proc_map_files, true},
+    {"kcmp", true, "finding files, memory and tables that tasks share (kcmp)", probe_kcmp, true},
+    {"pidfd", true, "copying file descriptors out of tasks (pidfd_open, pidfd_getfd, 5.6)", probe_pidfd, true},
+    {"clone3-set-tid", true, "restoring tasks with their original PIDs (clone3 set_tid, 5.5)",
+     probe_clone3_set_tid, false},
+    {"prctl-mm-map", true, "restoring brk, arguments, environment, auxv and exe link (PR_SET_MM_MAP)",
+     probe_prctl_mm_map, false},
+    {"memfd", true, "restoring shared anonymous memory and memfd files (memfd_create)", probe_memfd, false},
+    {"time-namespace", false, "keeping CLOCK_MONOTONIC and CLOCK_BOOTTIME continuous across hosts (5.6)",
+     probe_time_namespace, false},
+    {"timer-restore-ids", false, "recreating POSIX timers with their IDs in one call (6.15)",
+     probe_timer_restore_ids, false},
+    {"membarrier", false, "restoring membarrier registrations", probe_membarrier, false},
+    {"userfaultfd", false, "lazy restore: pages filled on first touch (--lazy-pages)", probe_userfaultfd, false},
+    {"pagemap-scan", false, "finding page categories without reading every pagemap entry (PAGEMAP_SCAN, 6.7)",
+     probe_pagemap_scan, false},
+    {"uffd-wp-async", false, "pre-dump dirty tracking, best method (userfaultfd async write-protect, 6.7)",
+     probe_uffd_wp_async, false},
+    {"soft-dirty", false, "pre-dump dirty tracking, fallback (soft-dirty bits)", probe_soft_dirty, false},
+    {"procmap-query", false, "listing VMAs without parsing text (PROCMAP_QUERY, 6.11)", probe_procmap_query, false},
+    {"vdso", false, "restoring the vDSO in place or through a proxy", probe_vdso, false},
+};
+
+double now_ms() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
+}
+
+FeatureResult run_probe(const ProbeSpec &spec, ProbeContext &ctx) {
+    const double start = now_ms();
+    ProbeOutcome o = spec.run(ctx);
+    log::debug("check: ", spec.name, ": ", outcome_name(o.outcome), " in ", int((now_ms() - start) * 1000),
+               " us: ", o.detail);
+    return FeatureResult{spec.name, o.outcome, spec.required, spec.needed_for, std::move(o.detail)};
+}
+
+DirtyTracking choose_dirty_tracking(const std::vector<FeatureResult> &features) {
+    auto works = [&](std::string_view name) {
+        for (const auto &f : features)
+            if (f.name == name) return f.outcome == Outcome::ok;
+        return false;
+    };
+    if (works("uffd-wp-async")) return DirtyTracking::uffd_wp_async;
+    if (works("soft-dirty")) return DirtyTracking::soft_dirty;
+    return DirtyTracking::page_hashes;
+}
+
+}  // namespace
+
+ProbeOutcome missing_errno(std::string_view what, int err) {
+    return missing(log::cat(what, ": ", std::strerror(err)));
+}
+
+ProbeContext::ProbeContext() : page_size_(size_t(sysconf(_SC_PAGESIZE))) {}
+
+void ProbeContext::start_tracee() {
+    if (tracee_ || tracee_error_) return;
+    auto started = Tracee::start();
+    if (!started.ok()) {
+        tracee_error_ = std::move(started).error().context("starting a child to probe");
+        return;
+    }
+    tracee_ = std::move(*started);
+    if (auto st = tracee_->seize_and_interrupt(); !st.ok()) tracee_error_ = std::move(st).error().context("seizing a child");
+}
+
+Result<Tracee *> ProbeContext::tracee() {
+    start_tracee();
+    if (tracee_error_) return *tracee_error_;
+    if (!tracee_stopped_) {
+        if (auto st = tracee_->wait_for_stop(); !st.ok()) {
+            tracee_error_ = std::move(st).error().context("stopping a seized child");
+            return *tracee_error_;
+        }
+        tracee_stopped_ = true;
+    }
+    return tracee_.get();
+}
+
+const VdsoReport &ProbeContext::vdso() {
+    if (!vdso_) vdso_ = inspect_own_vdso();
+    return *vdso_;
+}
+
+std::span<const ProbeSpec> probe_table() { return kProbes; }
+
+const char *outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::ok: return "ok";
+        case Outcome::warn: return "warn";
+        case Outcome::missing: return "missing";
+    }
+    return "?";
+}
+
+const char *dirty_tracking_name(DirtyTracking d) {
+    switch (d) {
+        case DirtyTracking::uffd_wp_async: return "uffd-wp-async";
+        case DirtyTracking::soft_dirty: return "soft-dirty";
+        case DirtyTracking::page_hashes: return "page-hashes";
+    }
+    return "?";
+}
+
+const FeatureResult *Report::first_missing_required() const {
+    for (const auto &f : features)
+        if (f.required && f.outcome == Outcome::missing) return &f;
+    return nullptr;
+}
+
+Report run_all() {
+    const double start = now_ms();
+    Report report;
+    {
+        ProbeContext ctx;
+        report.page_size = ctx.page_size();
+        ctx.start_tracee();
+        log::debug("check: probe child forked and seized at ", int((now_ms() - start) * 1000), " us");
+        // Probes that need the seized child run last, so that it stops
+        // while the others work; the report keeps the table's order.
+        report.features.resize(std::size(kProbes));
+        for (bool tracee_phase : {false, true})
+            for (size_t i = 0; i < std::size(kProbes); i++)
+                if (kProbes[i].uses_tracee == tracee_phase) report.features[i] = run_probe(kProbes[i], ctx);
+        report.vdso = ctx.vdso();
+        log::debug("check: probes done at ", int((now_ms() - start) * 1000), " us");
+    }  // the probed child is killed and reaped here, inside the measured time
+    report.dirty_tracking = choose_dirty_tracking(report.features);
+    report.elapsed_ms = now_ms() - start;
+    return report;
+}
+
+Result<FeatureResult> run_one(std::string_view name) {
+    for (const auto &spec : kProbes) {
+        if (name != spec.name) continue;
+        ProbeContext ctx;
+        return run_probe(spec, ctx);
+    }
+    std::string known;
+    for (const auto &spec : kProbes) known += log::cat(known.empty() ? "" : ", ", spec.name);
+    return Error(log::cat("unknown feature '", name, "' (known: ", known, ")"));
+}
+
+std::vector<std::string> feature_names() {
+    std::vector<std::string> names;
+    for (const auto &spec : kProbes) names.emplace_back(spec.name);
+    return names;
+}
+
+}  // namespace stasis::check

@@ -1,0 +1,108 @@
+#include "common/cli/option_table.h"
+
+namespace stasis::cli {
+namespace {
+
+constexpr OptionSpec kCommon[] = {
+    {"log-file", 'o', "FILE", ValueKind::text,
+     "write the log to FILE, created with mode 0600 (a relative FILE is placed in the images directory, as "
+     "CRIU does); errors are shown on stderr as well"},
+    {"verbosity", 'v', "N", ValueKind::verbosity,
+     "log level: 0 nothing, 1 errors, 2 warnings (default), 3 info, 4 debug; -v raises it by one, -vv by two"},
+    {"help", 'h', nullptr, ValueKind::flag, "show the options of this command"},
+};
+
+constexpr OptionSpec kFileValidation = {
+    "file-validation", 0, "MODE", ValueKind::text,
+    "how restore recognises mapped files: size, build-id (default) or checksum; CRIU's spellings filesize and "
+    "buildid are accepted"};
+constexpr OptionSpec kShellJob = {"shell-job", 0, nullptr, ValueKind::flag,
+                                  "the tree was started from a shell and shares its terminal and session"};
+
+constexpr OptionSpec kDump[] = {
+    {"tree", 't', "PID", ValueKind::text, "root of the process tree to checkpoint (required)"},
+    {"images-dir", 'D', "DIR", ValueKind::text, "existing directory to write the images to (required)"},
+    {"leave-running", 0, nullptr, ValueKind::flag, "let the tree run on after the dump instead of killing it"},
+    kShellJob,
+    {"track-mem", 0, nullptr, ValueKind::flag,
+     "keep tracking memory writes so that the next dump writes only the pages that changed"},
+    {"prev-images-dir", 0, "DIR", ValueKind::text,
+     "images of the previous pre-dump, absolute or relative to the images directory; unchanged pages refer to "
+     "them"},
+    {"lazy-pages", 0, nullptr, ValueKind::flag,
+     "leave anonymous memory out of the images, for a lazy restore to fetch on first touch"},
+    kFileValidation,
+};
+
+constexpr OptionSpec kPreDump[] = {
+    {"tree", 't', "PID", ValueKind::text, "root of the process tree to copy (required)"},
+    {"images-dir", 'D', "DIR", ValueKind::text, "existing directory to write the images to (required)"},
+    {"prev-images-dir", 0, "DIR", ValueKind::text,
+     "images of the previous pre-dump, absolute or relative to the images directory"},
+    {"track-mem", 0, nullptr, ValueKind::flag, "accepted for CRIU compatibility: pre-dump always tracks memory"},
+    kShellJob,
+};
+
+constexpr OptionSpec kRestore[] = {
+    {"images-dir", 'D', "DIR", ValueKind::text, "directory holding the images of a complete dump (required)"},
+    {"restore-detached", 'd', nullptr, ValueKind::flag,
+     "exit once the tree runs; without it stasis waits and exits with the tree root's exit code (128+N when "
+     "killed by signal N)"},
+    kShellJob,
+    {"lazy-pages", 0, nullptr, ValueKind::flag,
+     "fill anonymous memory on first touch from a running `stasis lazy-pages`"},
+    kFileValidation,
+    {"pidfile", 0, "FILE", ValueKind::text,
+     "write the PID of the restored root to FILE (a relative FILE is placed in the images directory)"},
+};
+
+constexpr OptionSpec kCheck[] = {
+    {"json", 0, nullptr, ValueKind::flag, "print the report as JSON"},
+    {"feature", 0, "NAME", ValueKind::text, "probe only this feature (a name from the FEATURE column)"},
+};
+
+constexpr OptionSpec kLazyPages[] = {
+    {"images-dir", 'D', "DIR", ValueKind::text, "images of the lazily restored tree (required)"},
+    {"address", 0, "ADDR", ValueKind::text, "fetch pages from the page server at ADDR instead of the images"},
+    {"port", 0, "PORT", ValueKind::text, "TCP port of that page server"},
+};
+
+constexpr OptionSpec kPageServer[] = {
+    {"images-dir", 'D', "DIR", ValueKind::text, "directory to store received pages in, or to serve them from"},
+    {"address", 0, "ADDR", ValueKind::text, "address to listen on (default: every address)"},
+    {"port", 0, "PORT", ValueKind::text, "TCP port to listen on (required)"},
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"dump", "-t PID -D DIR [options]",
+     "Checkpoint the process tree rooted at PID into the image directory DIR. The tree is killed once its "
+     "images are complete (see --leave-running); on any failure it keeps running unharmed.",
+     kDump},
+    {"pre-dump", "-t PID -D DIR [options]",
+     "Copy the memory of a running tree ahead of a dump. The tree keeps running and its memory writes are "
+     "tracked, so that the final dump (with --prev-images-dir) writes only the pages that changed.",
+     kPreDump},
+    {"restore", "-D DIR [options]",
+     "Restore the process tree checkpointed in DIR, with its original PIDs.", kRestore},
+    {"check", "[--json] [--feature NAME]",
+     "Probe the running kernel for every feature checkpoint and restore use, and show this kernel's vDSO "
+     "layout. Exits 0 when checkpoint/restore can work here.",
+     kCheck},
+    {"lazy-pages", "-D DIR [options]",
+     "Serve the memory of a lazily restored tree (restore --lazy-pages) as it touches it.", kLazyPages},
+    {"page-server", "--port PORT [options]",
+     "Receive pages over TCP during a dump, or serve them to a lazy restore.", kPageServer},
+};
+
+}  // namespace
+
+std::span<const OptionSpec> common_options() { return kCommon; }
+std::span<const CommandSpec> command_specs() { return kCommands; }
+
+const CommandSpec *find_command_spec(std::string_view name) {
+    for (const auto &c : kCommands)
+        if (name == c.name) return &c;
+    return nullptr;
+}
+
+}  // namespace stasis::cli
