@@ -35,5 +35,6 @@ struct Blob {
 // The blobs stasis embeds (see pie/CMakeLists.txt).
 extern const Blob probe;
 extern const Blob parasite;
+extern const Blob restorer;
 
 }  // namespace stasis::pie

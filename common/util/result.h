@@ -59,6 +59,9 @@ public:
         return std::move(*this);
     }
 
+    // Drops the value: ok, or the error.
+    Result<void> status() &&;
+
 private:
     std::variant<T, Error> v_;
 };
@@ -85,6 +88,12 @@ private:
 };
 
 using Status = Result<void>;
+
+template <typename T>
+Result<void> Result<T>::status() && {
+    if (ok()) return {};
+    return std::get<1>(std::move(v_));
+}
 
 inline Status ok() { return {}; }
 

@@ -42,6 +42,7 @@ static long task_state(struct parasite_args *args) {
     r = SYS(prctl, PR_GET_CHILD_SUBREAPER, &value, 0, 0, 0, 0);
     t->child_subreaper = r < 0 ? r : value;
     t->thp_disabled = SYS(prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
+    t->brk = (unsigned long)SYS(brk, 0, 0, 0, 0, 0, 0);
     return 0;
 }
 

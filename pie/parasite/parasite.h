@@ -57,6 +57,7 @@ struct parasite_task_state {
     int64_t dumpable;
     int64_t child_subreaper;
     int64_t thp_disabled;
+    unsigned long brk; /* brk(0): the current program break */
 };
 
 struct parasite_thread_state {

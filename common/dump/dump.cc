@@ -1,0 +1,203 @@
+// `stasis dump`: freeze, collect, write, then kill or release.
+//
+// The FrozenTree is declared before anything that changes the tree (the
+// parasite), so on every early return the parasite is cured first and the
+// tree released after: a failed dump leaves the target running, unharmed
+// and untraced, and the image directory without an inventory.img.
+#include "common/dump/dump.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "common/dump/task_state.h"
+#include "common/files/file_table.h"
+#include "common/images/images.h"
+#include "common/mem/dump_memory.h"
+#include "common/parasite/parasite.h"
+#include "common/proc/fdinfo.h"
+#include "common/proc/maps.h"
+#include "common/proc/stat.h"
+#include "common/proc/status.h"
+#include "common/ptrace/frozen_tree.h"
+#include "common/util/fault.h"
+#include "common/util/log.h"
+#include "stasis_version.h"
+#include "vdso/layout.h"
+
+namespace stasis::dump {
+namespace {
+
+Status prepare_images_dir(const std::string &dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Error::from_errno("create images dir " + dir);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return Error::from_errno(dir);
+    if (!S_ISDIR(st.st_mode)) return Error(dir + " is not a directory");
+    // An inventory from an earlier dump would make a half-written new one
+    // look complete: remove it before anything else is written.
+    std::string inv = dir + "/inventory.img";
+    if (::unlink(inv.c_str()) != 0 && errno != ENOENT) return Error::from_errno("remove old " + inv);
+    return ok();
+}
+
+Status check_target(pid_t pid) {
+    if (pid <= 0) return Error("no process to dump: give -t PID");
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return Error("no process with PID " + std::to_string(pid));
+    if (pid == ::getpid()) return Error("stasis cannot dump itself");
+    return ok();
+}
+
+Status collect_fds(pid_t pid, files::FileTable &files, images::TaskImages &task) {
+    STASIS_ASSIGN(auto fds, proc::list_fds(pid));
+    for (int fd : fds) {
+        STASIS_ASSIGN(uint32_t id, files.add_fd(pid, fd));
+        STASIS_ASSIGN(proc::FdInfo info, proc::read_fdinfo(pid, fd));
+        images::FdEntry e;
+        e.set_fd(fd);
+        e.set_file_id(id);
+        e.set_cloexec((info.flags & 02000000) != 0);  // O_CLOEXEC as fdinfo shows it
+        task.fds.push_back(e);
+    }
+    return ok();
+}
+
+struct ProcessDump {
+    images::TaskImages task;
+    images::CpuFeatures cpu;
+    std::unique_ptr<images::RawImageWriter> pages;  // committed once the whole dump succeeded
+};
+
+Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions &opts, files::FileTable &files,
+                                 uint32_t page_size) {
+    ProcessDump out;
+    pid_t pid = proc.pid;
+    STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
+    STASIS_ASSIGN(proc::TaskStatus status, proc::read_status(pid));
+    if (stat.state == 'Z') return Error("process " + std::to_string(pid) + " is a zombie");
+
+    // Files first: a refused file kind (a terminal without --shell-job, a
+    // socket) fails the dump before the parasite touches anything.
+    STASIS_TRY(collect_fds(pid, files, out.task));
+
+    STASIS_ASSIGN(auto parasite, parasite::Parasite::inject(proc));
+    STASIS_ASSIGN(TaskState state, collect_task_state(proc, *parasite, stat, status));
+
+    STASIS_ASSIGN(auto maps, proc::read_smaps(pid));
+    STASIS_ASSIGN(auto pages, images::RawImageWriter::create(opts.images_dir, "pages-" + std::to_string(pid) + ".img",
+                                                             images::IMAGE_PAGES, page_size));
+    mem::MemoryDumpContext mctx;
+    mctx.exclude_start = parasite->area_start();
+    mctx.exclude_end = parasite->area_end();
+    mctx.pages = &pages;
+    mctx.files = &files;
+    mctx.progress = opts.progress;
+    STASIS_ASSIGN(mem::DumpedMemory mem, mem::dump_memory(pid, maps, mctx));
+    STASIS_TRY(fault::check("after-memory"));
+    STASIS_ASSIGN(out.task.vdso, vdso::describe_process(pid, maps));
+    STASIS_TRY(parasite->cure());
+
+    auto &t = out.task;
+    t.tree.set_pid(pid);
+    t.tree.set_ppid(0);
+    t.tree.set_pgid(stat.pgrp);
+    t.tree.set_sid(stat.session);
+    for (const auto &th : proc.threads) t.tree.add_threads(th.tid);
+    t.core = std::move(state.core);
+    t.threads = std::move(state.threads);
+    t.mm = std::move(state.mm);
+    STASIS_ASSIGN(uint32_t exe, files.add_exe(pid));
+    t.mm.set_exe_file_id(exe);
+    t.vmas = std::move(mem.vmas);
+    t.pagemap = std::move(mem.pagemap);
+    t.pagemap_head.set_pages_id(uint32_t(pid));
+    for (const auto &th : proc.threads) arch::cpu_features(th.regs, &out.cpu);
+    out.pages = std::make_unique<images::RawImageWriter>(std::move(pages));
+    return out;
+}
+
+Status dump_tree(const DumpOptions &opts) {
+    STASIS_TRY(check_target(opts.pid));
+    if (opts.images_dir.empty()) return Error("no image directory: give -D DIR");
+    if (opts.pre_dump || opts.track_mem || !opts.prev_images_dir.empty())
+        return Error("pre-dump and incremental dumps (--track-mem, --prev-images-dir) are not supported yet");
+    STASIS_TRY(prepare_images_dir(opts.images_dir));
+    uint32_t page_size = uint32_t(sysconf(_SC_PAGESIZE));
+
+    STASIS_ASSIGN(ptrace::FrozenTree tree, ptrace::FrozenTree::freeze(opts.pid, true));
+    if (tree.processes().size() > 1) {
+        std::string kids;
+        for (size_t i = 1; i < tree.processes().size(); ++i)
+            kids += (i > 1 ? ", " : "") + std::to_string(tree.processes()[i].pid);
+        return Error("process " + std::to_string(opts.pid) + " has child processes (" + kids +
+                     "): dumping process trees is not supported yet");
+    }
+    STASIS_TRY(fault::check("after-seize"));
+
+    files::FileTableOptions fopts;
+    fopts.images_dir = opts.images_dir;
+    fopts.page_size = page_size;
+    fopts.validation = opts.file_validation;
+    fopts.shell_job = opts.shell_job;
+    files::FileTable files(fopts);
+
+    images::Checkpoint cp;
+    images::CpuFeatures cpu;
+    std::vector<std::unique_ptr<images::RawImageWriter>> pages;
+    for (auto &proc : tree.processes()) {
+        STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size))
+                                          .context("process " + std::to_string(proc.pid)));
+        cpu.MergeFrom(pd.cpu);
+        cp.tasks.push_back(std::move(pd.task));
+        pages.push_back(std::move(pd.pages));
+    }
+    cp.files = files.entries();
+
+    auto &inv = cp.inventory;
+    inv.set_format_version(images::kFormatVersion);
+    inv.set_arch(arch::kImageArch);
+    inv.set_page_size(page_size);
+    struct utsname u {};
+    ::uname(&u);
+    inv.set_kernel_release(u.release);
+    *inv.mutable_cpu() = cpu;
+    inv.set_root_pid(opts.pid);
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    inv.set_created_unix_ns(uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec));
+    inv.set_stasis_version(STASIS_VERSION " (" STASIS_GIT_REVISION ")");
+    inv.set_dump_kind("dump");
+    inv.set_task_count(uint32_t(cp.tasks.size()));
+
+    images::ReadOptions check;
+    check.expect_arch = arch::kImageArch;
+    check.expect_page_size = page_size;
+    STASIS_TRY(std::move(images::validate_checkpoint(cp, check)).context("the images about to be written"));
+    STASIS_TRY(fault::check("before-inventory"));
+    for (auto &p : pages) STASIS_TRY(p->commit());
+    STASIS_TRY(files.commit());
+    // No syncfs: CRIU does not sync either, and syncing the whole file system
+    // costs seconds on a busy disk. (Durable checkpoints: see docs/design.md.)
+    images::WriteOptions wopts;
+    wopts.durable = false;
+    STASIS_TRY(images::write_checkpoint(opts.images_dir, cp, wopts));
+
+    if (opts.leave_running) {
+        STASIS_TRY(tree.release());
+        log::info("dump complete; the tree keeps running");
+    } else {
+        STASIS_TRY(tree.kill_all());
+        log::info("dump complete; the tree was killed");
+    }
+    return ok();
+}
+
+}  // namespace
+
+Status run(const DumpOptions &opts) { return dump_tree(opts); }
+
+}  // namespace stasis::dump

@@ -1,0 +1,176 @@
+#include "common/files/file_table.h"
+
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/files/build_id.h"
+#include "common/images/format.h"
+#include "common/proc/read_file.h"
+#include "common/util/log.h"
+#include "common/util/sha256.h"
+
+namespace stasis::files {
+namespace {
+
+constexpr const char kDeleted[] = " (deleted)";
+
+bool strip_deleted(std::string &path) {
+    size_t n = sizeof kDeleted - 1;
+    if (path.size() > n && path.compare(path.size() - n, n, kDeleted) == 0) {
+        path.resize(path.size() - n);
+        return true;
+    }
+    return false;
+}
+
+bool is_tty_path(const std::string &path) {
+    return path.rfind("/dev/pts/", 0) == 0 || path.rfind("/dev/tty", 0) == 0 || path == "/dev/console";
+}
+
+class ScopedFd {
+public:
+    explicit ScopedFd(int fd) : fd_(fd) {}
+    ~ScopedFd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+Status FileTable::fill_identity(int fd, images::FileIdentity *id) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return Error::from_errno("fstat");
+    id->set_size(uint64_t(st.st_size));
+    id->set_mtime_ns(uint64_t(st.st_mtim.tv_sec) * 1000000000ull + uint64_t(st.st_mtim.tv_nsec));
+    id->set_dev(st.st_dev);
+    id->set_ino(st.st_ino);
+    id->set_mode(st.st_mode);
+    if (!S_ISREG(st.st_mode)) return ok();
+    if (opts_.validation != dump::FileValidation::size) {
+        STASIS_ASSIGN(std::string bid, read_build_id(fd));
+        id->set_build_id(bid);
+    }
+    if (opts_.validation == dump::FileValidation::checksum) {
+        Sha256 h;
+        std::vector<char> buf(1 << 20);
+        off_t off = 0;
+        for (;;) {
+            ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+            if (n < 0) return Error::from_errno("read for checksum");
+            if (n == 0) break;
+            h.update(buf.data(), size_t(n));
+            off += n;
+        }
+        auto d = h.finish();
+        id->set_checksum(d.data(), d.size());
+    }
+    return ok();
+}
+
+Result<uint32_t> FileTable::save_ghost(int fd, uint64_t size) {
+    uint32_t gid = next_ghost_++;
+    STASIS_ASSIGN(auto w, images::RawImageWriter::create(opts_.images_dir, "ghost-" + std::to_string(gid) + ".img",
+                                                         images::IMAGE_GHOST, opts_.page_size));
+    std::vector<char> buf(1 << 20);
+    uint64_t off = 0;
+    while (off < size) {
+        ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - off), off_t(off));
+        if (n < 0) return Error::from_errno("read deleted file content");
+        if (n == 0) break;
+        STASIS_TRY(w.append(buf.data(), size_t(n)));
+        off += uint64_t(n);
+    }
+    ghosts_.push_back(std::move(w));
+    return gid;
+}
+
+Result<uint32_t> FileTable::add_reg(pid_t pid, const std::string &proc_link, const std::string &shown_path, int fd,
+                                    uint32_t flags, uint64_t pos) {
+    ScopedFd f(::open(proc_link.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (f.get() < 0) return Error::from_errno("open " + proc_link);
+    struct stat st {};
+    if (::fstat(f.get(), &st) != 0) return Error::from_errno("fstat " + proc_link);
+
+    // The same description shared by several fds of the tree: one entry.
+    if (fd >= 0) {
+        for (const auto &k : known_) {
+            if (k.fd < 0 || k.dev != st.st_dev || k.ino != st.st_ino) continue;
+            if (::syscall(SYS_kcmp, k.pid, pid, KCMP_FILE, k.fd, fd) == 0) return k.id;
+        }
+    } else {
+        // Mappings of one file share one entry (no offset to keep).
+        for (const auto &k : known_)
+            if (k.fd < 0 && k.dev == st.st_dev && k.ino == st.st_ino &&
+                entries_[k.id - 1].reg().flags() == flags)
+                return k.id;
+    }
+
+    std::string path = shown_path;
+    bool deleted = strip_deleted(path);
+    if (is_tty_path(path) && !opts_.shell_job)
+        return Error(proc_link + " is the terminal " + path +
+                     "; run the process detached from the terminal or pass --shell-job");
+    images::FileEntry e;
+    e.set_id(uint32_t(entries_.size() + 1));
+    auto *reg = e.mutable_reg();
+    reg->set_path(path);
+    reg->set_flags(flags);
+    reg->set_pos(pos);
+    reg->set_uid(st.st_uid);
+    reg->set_gid(st.st_gid);
+    STASIS_TRY(std::move(fill_identity(f.get(), reg->mutable_identity())).context(proc_link));
+    bool memfd = path.rfind("/memfd:", 0) == 0;
+    if (deleted || memfd || st.st_nlink == 0) {
+        if (!S_ISREG(st.st_mode)) return Error(proc_link + ": deleted non-regular file " + path + " cannot be restored");
+        STASIS_ASSIGN(uint32_t ghost, save_ghost(f.get(), uint64_t(st.st_size)));
+        reg->set_ghost_id(ghost);
+        log::debug("saved content of deleted file ", path, " (", st.st_size, " bytes) as ghost ", ghost);
+    }
+    entries_.push_back(std::move(e));
+    known_.push_back(Known{uint32_t(entries_.size()), pid, fd, st.st_dev, st.st_ino});
+    return uint32_t(entries_.size());
+}
+
+Result<uint32_t> FileTable::add_mapping(pid_t pid, const proc::Mapping &m) {
+    char name[64];
+    std::snprintf(name, sizeof name, "%llx-%llx", (unsigned long long)m.start, (unsigned long long)m.end);
+    std::string link = proc::proc_path(pid, std::string("map_files/") + name);
+    STASIS_ASSIGN(std::string target, proc::read_link(link));
+    uint32_t flags = (m.shared && (m.prot & 0x2)) ? O_RDWR : O_RDONLY;
+    return std::move(add_reg(pid, link, target, -1, flags, 0)).context("mapping " + std::string(name));
+}
+
+Result<uint32_t> FileTable::add_exe(pid_t pid) {
+    std::string link = proc::proc_path(pid, "exe");
+    STASIS_ASSIGN(std::string target, proc::read_link(link));
+    return add_reg(pid, link, target, -1, O_RDONLY, 0);
+}
+
+Result<uint32_t> FileTable::add_fd(pid_t pid, int fd) {
+    std::string ctx = "fd " + std::to_string(fd);
+    STASIS_ASSIGN(std::string target, std::move(proc::read_fd_link(pid, fd)).context(ctx));
+    if (target.empty() || target[0] != '/') {
+        // pipe:[..], socket:[..], anon_inode:[eventfd] ...: later issues.
+        return Error(ctx + " is " + target + ": this kind of file is not supported yet");
+    }
+    STASIS_ASSIGN(proc::FdInfo info, std::move(proc::read_fdinfo(pid, fd)).context(ctx));
+    std::string link = proc::proc_path(pid, "fd/" + std::to_string(fd));
+    return std::move(add_reg(pid, link, target, fd, info.flags, info.pos)).context(ctx);
+}
+
+Status FileTable::commit() {
+    for (auto &g : ghosts_) STASIS_TRY(g.commit());
+    ghosts_.clear();
+    return ok();
+}
+
+}  // namespace stasis::files

@@ -1,0 +1,67 @@
+// The dump side of files: every open file description of the tree and every
+// file behind a mapping becomes one FileEntry (files.img), found again by id.
+// Descriptions shared between fds (dup, fork) are recognised with kcmp(2)
+// and recorded once, so their offset moves together after restore.
+// Files that cannot be reopened by path (deleted while open, memfds) have
+// their content saved as ghost-<id>.img.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dump/dump.h"
+#include "common/images/image_writer.h"
+#include "common/proc/fdinfo.h"
+#include "common/proc/maps.h"
+#include "common/util/result.h"
+#include "images/files.pb.h"
+
+namespace stasis::files {
+
+struct FileTableOptions {
+    std::string images_dir;
+    uint32_t page_size = 4096;
+    dump::FileValidation validation = dump::FileValidation::build_id;
+    bool shell_job = false;
+};
+
+class FileTable {
+public:
+    explicit FileTable(FileTableOptions opts) : opts_(std::move(opts)) {}
+
+    // The file behind a file-backed mapping of pid.
+    Result<uint32_t> add_mapping(pid_t pid, const proc::Mapping &m);
+    // The executable (/proc/PID/exe).
+    Result<uint32_t> add_exe(pid_t pid);
+    // Open fd `fd` of pid. Refuses kinds stasis cannot restore yet, by name.
+    Result<uint32_t> add_fd(pid_t pid, int fd);
+
+    std::vector<images::FileEntry> entries() const { return entries_; }
+    // Renames the ghost images into place (called once the dump succeeds).
+    Status commit();
+
+private:
+    struct Known {
+        uint32_t id;
+        pid_t pid;
+        int fd;  // -1 for mappings and the exe
+        uint64_t dev, ino;
+    };
+    Result<uint32_t> add_reg(pid_t pid, const std::string &proc_link, const std::string &path, int fd,
+                             uint32_t flags, uint64_t pos);
+    Status fill_identity(int fd, images::FileIdentity *id);
+    Result<uint32_t> save_ghost(int fd, uint64_t size);
+
+    FileTableOptions opts_;
+    std::vector<images::FileEntry> entries_;
+    std::vector<Known> known_;
+    std::vector<images::RawImageWriter> ghosts_;
+    uint32_t next_ghost_ = 1;
+};
+
+}  // namespace stasis::files

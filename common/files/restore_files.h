@@ -1,0 +1,34 @@
+// The restore side of files: checking that each file is the one the process
+// had (seed 003), and opening file descriptions again.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/dump/dump.h"
+#include "common/util/result.h"
+#include "images/files.pb.h"
+
+namespace stasis::files {
+
+struct RestoreFileOptions {
+    std::string images_dir;
+    uint32_t page_size = 4096;
+    dump::FileValidation validation = dump::FileValidation::build_id;
+    bool shell_job = false;
+};
+
+// Checks every file that is reopened by path against the identity the dump
+// recorded: its size always, its ELF build-id (unless --file-validation=size)
+// and its content hash with --file-validation=checksum. The first mismatch
+// refuses the restore, naming the file.
+Status validate_files(const std::vector<images::FileEntry> &files, const RestoreFileOptions &opts);
+
+// Opens one file description as the dump recorded it: by path (terminals
+// with --shell-job: our own terminal), or recreated from its ghost image
+// (deleted files are recreated at their path and unlinked again; memfds
+// are recreated as memfds). The position is restored. Returns the fd.
+Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &opts);
+
+}  // namespace stasis::files

@@ -1,0 +1,232 @@
+#include "common/restore/child.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "arch/arch.h"
+#include "common/proc/maps.h"
+#include "common/restore/plan.h"
+#include "pie/blob.h"
+
+namespace stasis::restore {
+namespace {
+
+[[noreturn]] void die(ChildControl *c, const Error &e) {
+    std::snprintf(c->error, sizeof c->error, "%s", e.message().c_str());
+    c->failed = 1;
+    _exit(1);
+}
+
+Status join_session(const images::TaskImages &t, const RestoreOptions &opts) {
+    pid_t pid = ::getpid();
+    if (t.tree.sid() == pid) {
+        if (::setsid() < 0) return Error::from_errno("setsid");
+    } else if (!opts.shell_job) {
+        return Error("the process was in session " + std::to_string(t.tree.sid()) +
+                     " led by a process outside the dump (a shell?): restore it with --shell-job");
+    }
+    if (t.tree.pgid() == pid && t.tree.sid() != pid) {
+        if (::setpgid(0, 0) < 0) return Error::from_errno("setpgid");
+    }
+    return ok();
+}
+
+// Opens every file description the task needs once, at fds above `base`.
+Result<int> open_once(std::map<uint32_t, int> &opened, const images::Checkpoint &cp, uint32_t id,
+                      const files::RestoreFileOptions &fo, int base) {
+    auto it = opened.find(id);
+    if (it != opened.end()) return it->second;
+    if (id == 0 || id > cp.files.size()) return Error("file id " + std::to_string(id) + " is not in files.img");
+    const auto &entry = cp.files[id - 1];
+    STASIS_ASSIGN(int fd, files::open_file(entry, fo));
+    int high = ::fcntl(fd, F_DUPFD_CLOEXEC, base);
+    int err = errno;
+    ::close(fd);
+    if (high < 0) return Error::from_errno("move file descriptor out of the way", err);
+    opened[id] = high;
+    return high;
+}
+
+struct ServiceFds {
+    std::map<uint32_t, int> by_file;
+    int pages = -1;
+    std::vector<int> all;
+};
+
+Result<ServiceFds> install_fds(const ChildArgs &a) {
+    const auto &t = *a.task;
+    int max_target = 2;
+    for (const auto &f : t.fds) max_target = std::max(max_target, f.fd());
+    struct rlimit lim {};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    if (uint64_t(max_target) + 64 > lim.rlim_cur) {
+        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, rlim_t(max_target) + 1024);
+        ::setrlimit(RLIMIT_NOFILE, &lim);  // the restorer sets the saved limit later
+    }
+    // Everything we open goes above every target number and above what the
+    // engine left open, so no dup2 below can clobber it.
+    int base = max_target + 1;
+    std::map<uint32_t, int> opened;
+    for (const auto &f : t.fds) STASIS_TRY(std::move(open_once(opened, *a.cp, f.file_id(), a.file_opts, base)).status().context("fd " + std::to_string(f.fd())));
+    ServiceFds svc;
+    for (const auto &v : t.vmas) {
+        if (!v.file_id()) continue;
+        STASIS_ASSIGN(int fd, open_once(svc.by_file, *a.cp, v.file_id(), a.file_opts, base));
+        (void)fd;
+    }
+    if (t.mm.exe_file_id()) STASIS_TRY(open_once(svc.by_file, *a.cp, t.mm.exe_file_id(), a.file_opts, base).status());
+    uint64_t pages = images::pages_in_file(t.pagemap);
+    STASIS_ASSIGN(int pfd, images::open_pages(a.opts->images_dir, t.pagemap_head.pages_id(), a.file_opts.page_size, pages));
+    svc.pages = ::fcntl(pfd, F_DUPFD_CLOEXEC, base);
+    ::close(pfd);
+    if (svc.pages < 0) return Error::from_errno("move pages image fd");
+    // Now place the task's own fds.
+    for (const auto &f : t.fds) {
+        int src = opened.at(f.file_id());
+        if (::dup3(src, f.fd(), f.cloexec() ? O_CLOEXEC : 0) < 0)
+            return Error::from_errno("dup3 to fd " + std::to_string(f.fd()));
+    }
+    std::set<int> keep;
+    for (const auto &f : t.fds) keep.insert(f.fd());
+    for (auto &[id, fd] : svc.by_file) keep.insert(fd), svc.all.push_back(fd);
+    keep.insert(svc.pages);
+    svc.all.push_back(svc.pages);
+    // Close everything else: the task's temporaries and whatever the engine
+    // had open (its log, its terminal).
+    int prev = -1;
+    for (int fd : keep) {
+        if (fd > prev + 1) ::syscall(SYS_close_range, prev + 1, fd - 1, 0);
+        prev = fd;
+    }
+    ::syscall(SYS_close_range, prev + 1, ~0u, 0);
+    return svc;
+}
+
+Status enter_dirs(const images::TaskCore &core) {
+    std::string root = core.root(), cwd = core.cwd();
+    if (!root.empty() && root != "/") {
+        if (::chroot(root.c_str()) < 0) return Error::from_errno("chroot " + root);
+    }
+    if (!cwd.empty() && ::chdir(cwd.c_str()) < 0) return Error::from_errno("chdir " + cwd);
+    return ok();
+}
+
+// The highest gap of at least `size` bytes that neither the task to restore
+// nor this process occupies, below the top of this process's mappings.
+Result<uint64_t> pick_region(const images::TaskImages &t, const std::vector<proc::Mapping> &self, uint64_t size,
+                             uint64_t page) {
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    uint64_t top = 0;
+    for (const auto &m : self) {
+        if (m.path == "[vsyscall]" || m.path == "[vectors]") continue;
+        busy.push_back({m.start, m.end});
+        top = std::max(top, m.end);
+    }
+    for (const auto &v : t.vmas) busy.push_back({v.start(), v.end()});
+    std::sort(busy.begin(), busy.end());
+    uint64_t guard = page;
+    uint64_t best = 0;
+    uint64_t cursor = 1 << 20;  // stay well above mmap_min_addr
+    for (const auto &[s, e] : busy) {
+        if (s > cursor && s - cursor >= size + 2 * guard && s <= top) best = s - guard - size;
+        cursor = std::max(cursor, e);
+    }
+    if (!best) return Error("no free address range of " + std::to_string(size) + " bytes for the restorer");
+    return best / page * page;
+}
+
+Status build_region(const ChildArgs &a, const ServiceFds &svc) {
+    const auto &t = *a.task;
+    uint64_t page = a.file_opts.page_size;
+    STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
+    PlanInputs in;
+    in.task = &t;
+    in.page_size = page;
+    in.pages_data_offset = page;
+    in.pages_fd = svc.pages;
+    in.file_fds = svc.by_file;
+    in.close_fds = svc.all;
+    for (const auto &m : self) {
+        images::VmaKind k = m.path == "[vdso]"          ? images::VMA_VDSO
+                            : m.path == "[vvar]"        ? images::VMA_VVAR
+                            : m.path == "[vvar_vclock]" ? images::VMA_VVAR_VCLOCK
+                            : m.path == "[sigpage]"     ? images::VMA_SIGPAGE
+                                                        : images::VMA_KIND_UNSPECIFIED;
+        if (k != images::VMA_KIND_UNSPECIFIED) in.specials.push_back({k, m.start, m.end});
+        if (m.path != "[vsyscall]" && m.path != "[vectors]") in.unmap_end = std::max(in.unmap_end, m.end);
+    }
+    unsigned ncpu = std::max(1u, std::thread::hardware_concurrency());
+    in.nr_workers = std::min<unsigned>(ncpu > 1 ? ncpu - 1 : 0, RESTORE_MAX_WORKERS);
+    int last_cap = 40;
+    if (FILE *f = std::fopen("/proc/sys/kernel/cap_last_cap", "r")) {
+        if (std::fscanf(f, "%d", &last_cap) != 1) last_cap = 40;
+        std::fclose(f);
+    }
+    in.last_cap = uint32_t(last_cap);
+    PlanBuilder builder(in);
+    STASIS_TRY(builder.build());
+    const auto &lay = builder.layout();
+    STASIS_ASSIGN(uint64_t region, pick_region(t, self, lay.total, page));
+    void *p = ::mmap(reinterpret_cast<void *>(region), lay.total, PROT_READ | PROT_WRITE | PROT_EXEC,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED || uint64_t(uintptr_t(p)) != region) return Error::from_errno("map the restorer region");
+    const pie::Blob &blob = pie::restorer;
+    std::memcpy(p, blob.bytes, blob.size);
+    std::vector<uint8_t> plan = builder.finish(region);
+    std::memcpy(static_cast<char *>(p) + lay.plan_offset, plan.data(), plan.size());
+    auto *c = a.control;
+    c->region_start = region;
+    c->region_end = region + lay.total;
+    c->plan_addr = region + lay.plan_offset;
+    c->entry = region + blob.offset_of("pie_entry");
+    c->stack_top = region + lay.main_stack_top;
+    const auto &insn = arch::kSyscallInsn;
+    for (uint64_t off = 0; off + insn.size() <= blob.size; off += arch::kInsnAlign) {
+        if (std::memcmp(blob.bytes + off, insn.data(), insn.size()) == 0) {
+            c->syscall_insn = region + off;
+            break;
+        }
+    }
+    if (!c->syscall_insn) return Error("the restorer blob has no syscall instruction");
+    return ok();
+}
+
+Status prepare(const ChildArgs &a) {
+    STASIS_TRY(join_session(*a.task, *a.opts));
+    STASIS_ASSIGN(ServiceFds svc, install_fds(a));
+    STASIS_TRY(enter_dirs(a.task->core));
+    return build_region(a, svc);
+}
+
+}  // namespace
+
+[[noreturn]] void child_main(const ChildArgs &a) {
+    // If the engine dies before it takes over, this half-made process must
+    // not linger: die with it. (The restorer sets the saved pdeath signal.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!a.control->seized.load()) {
+        if (std::chrono::steady_clock::now() > deadline) die(a.control, Error("the engine never attached"));
+        ::usleep(100);
+    }
+    auto st = prepare(a);
+    if (!st.ok()) die(a.control, st.error());
+    // Stop for the engine; it starts the restorer from here.
+    ::raise(SIGTRAP);
+    die(a.control, Error("resumed without the restorer"));
+}
+
+}  // namespace stasis::restore

@@ -1,0 +1,201 @@
+/*
+ * Memory: unmap the engine, move the vDSO/vvar into place, map every VMA at
+ * its final address, fill private memory in place with preadv from the
+ * pages image (seed 000: no premap-and-move), then set final protections.
+ */
+#include "pie/restorer/restorer.h"
+
+#define CLONE_VM 0x00000100
+#define CLONE_FS 0x00000200
+#define CLONE_FILES 0x00000400
+#define CLONE_SIGHAND 0x00000800
+#define CLONE_THREAD 0x00010000
+#define CLONE_SYSVSEM 0x00040000
+#define CLONE_CHILD_CLEARTID 0x00200000
+
+struct range {
+    uint64_t start, end;
+};
+
+static void sort_ranges(struct range *r, int n) {
+    for (int i = 1; i < n; ++i) {
+        struct range x = r[i];
+        int j = i - 1;
+        while (j >= 0 && r[j].start > x.start) {
+            r[j + 1] = r[j];
+            --j;
+        }
+        r[j + 1] = x;
+    }
+}
+
+long restore_unmap_all(struct restore_plan *plan) {
+    struct range keep[16];
+    int n = 0;
+    keep[n++] = (struct range){plan->region_start, plan->region_end};
+    struct restore_special *sp = PLAN_ARRAY(plan, plan->specials_off, struct restore_special);
+    for (uint32_t i = 0; i < plan->nr_specials && n < 16; ++i)
+        keep[n++] = (struct range){sp[i].cur_start, sp[i].cur_start + sp[i].len};
+    sort_ranges(keep, n);
+    uint64_t cursor = 0;
+    for (int i = 0; i < n; ++i) {
+        if (keep[i].start > cursor) {
+            long r = SYS2(munmap, (unsigned long)cursor, (unsigned long)(keep[i].start - cursor));
+            if (is_err(r)) return restore_fail(plan, RESTORE_STEP_UNMAP, r, cursor);
+        }
+        if (keep[i].end > cursor) cursor = keep[i].end;
+    }
+    if (plan->unmap_end > cursor) {
+        long r = SYS2(munmap, (unsigned long)cursor, (unsigned long)(plan->unmap_end - cursor));
+        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_UNMAP, r, cursor);
+    }
+    return 0;
+}
+
+static long move(uint64_t from, uint64_t len, uint64_t to) {
+    long r = SYS5(mremap, (unsigned long)from, (unsigned long)len, (unsigned long)len,
+                  R_MREMAP_MAYMOVE | R_MREMAP_FIXED, (unsigned long)to);
+    if (is_err(r)) return r;
+    return (uint64_t)(unsigned long)r == to ? 0 : -14;
+}
+
+long restore_move_specials(struct restore_plan *plan) {
+    /* Two steps through the scratch room, so that a target overlapping
+     * another special's current place never collides. Relative layout is
+     * kept: the vDSO reaches vvar PC-relatively. */
+    struct restore_special *sp = PLAN_ARRAY(plan, plan->specials_off, struct restore_special);
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < plan->nr_specials; ++i) {
+        if (sp[i].cur_start == sp[i].target) continue;
+        if (off + sp[i].len > plan->scratch_len) return restore_fail(plan, RESTORE_STEP_SPECIALS, -12, sp[i].target);
+        long r = move(sp[i].cur_start, sp[i].len, plan->scratch_start + off);
+        if (r) return restore_fail(plan, RESTORE_STEP_SPECIALS, r, sp[i].cur_start);
+        sp[i].cur_start = plan->scratch_start + off;
+        off += sp[i].len;
+    }
+    for (uint32_t i = 0; i < plan->nr_specials; ++i) {
+        if (sp[i].cur_start == sp[i].target) continue;
+        long r = move(sp[i].cur_start, sp[i].len, sp[i].target);
+        if (r) return restore_fail(plan, RESTORE_STEP_SPECIALS, r, sp[i].target);
+        sp[i].cur_start = sp[i].target;
+    }
+    return 0;
+}
+
+long restore_map_vmas(struct restore_plan *plan) {
+    struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
+    for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
+        uint64_t len = v[i].end - v[i].start;
+        uint32_t prot = v[i].prot | ((v[i].flags & RESTORE_VMA_FILL) ? (R_PROT_READ | R_PROT_WRITE) : 0);
+        long r;
+        if (v[i].flags & RESTORE_VMA_SYSV_SHM) {
+            /* shmat(id, addr, SHM_RDONLY if read-only) */
+            r = SYS3(shmat, v[i].shmid, (unsigned long)v[i].start, (prot & R_PROT_WRITE) ? 0 : 010000);
+        } else {
+            r = stasis_sys_mmap((unsigned long)v[i].start, (unsigned long)len, prot,
+                                v[i].map_flags | R_MAP_FIXED_NOREPLACE, v[i].fd, (unsigned long)v[i].pgoff);
+        }
+        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MAP, r, v[i].start);
+        if ((uint64_t)(unsigned long)r != v[i].start) return restore_fail(plan, RESTORE_STEP_MAP, -17, v[i].start);
+    }
+    return 0;
+}
+
+/* Reads one fill job, finishing short reads. */
+static long fill_one(struct restore_plan *plan, struct restore_fill *f) {
+    struct restore_iovec *iov = PLAN_ARRAY(plan, plan->iovs_off, struct restore_iovec) + f->first_iov;
+    uint32_t n = f->nr_iov;
+    uint64_t off = f->file_off;
+    uint64_t left = f->bytes;
+    while (left) {
+        long r = SYS5(preadv, plan->pages_fd, iov, n, (unsigned long)off, (unsigned long)(off >> 16 >> 16));
+        if (r == -4) continue; /* EINTR */
+        if (is_err(r)) return r;
+        if (r == 0) return -5; /* the pages image ended early: EIO */
+        left -= (uint64_t)r;
+        off += (uint64_t)r;
+        /* Skip the iovecs that were filled completely, trim the next one. */
+        unsigned long done = (unsigned long)r;
+        while (n && done >= iov->len) {
+            done -= iov->len;
+            ++iov;
+            --n;
+        }
+        if (n) {
+            iov->base += done;
+            iov->len -= done;
+        }
+    }
+    return 0;
+}
+
+static void fill_loop(struct restore_plan *plan) {
+    struct restore_fill *fills = PLAN_ARRAY(plan, plan->fills_off, struct restore_fill);
+    for (;;) {
+        int32_t i = atomic_inc(&plan->next_fill);
+        if (i < 0 || (uint32_t)i >= plan->nr_fills) return;
+        if (atomic_load(&plan->fill_error)) return;
+        long r = fill_one(plan, &fills[i]);
+        if (r) {
+            __atomic_compare_exchange_n(&plan->fill_error, &(int32_t){0}, (int32_t)r, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST);
+            plan->failed_addr = fills[i].file_off;
+            return;
+        }
+    }
+}
+
+void restore_fill_worker(struct restore_plan *plan, struct restore_worker *w) {
+    (void)w;
+    fill_loop(plan);
+}
+
+long restore_fill(struct restore_plan *plan) {
+    uint32_t started = 0;
+    for (uint32_t i = 0; i < plan->nr_workers && i < RESTORE_MAX_WORKERS; ++i) {
+        struct restore_worker *w = &plan->workers[i];
+        w->start.plan_addr = (uint64_t)(unsigned long)plan;
+        w->start.kind = RESTORE_START_WORKER;
+        w->start.index = i;
+        w->tid_futex = 1;
+        uint64_t *ca = w->clone_args;
+        memset(ca, 0, sizeof w->clone_args);
+        ca[0] = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                CLONE_CHILD_CLEARTID;
+        ca[2] = (uint64_t)(unsigned long)&w->tid_futex; /* child_tid */
+        ca[5] = w->stack_top - RESTORE_THREAD_STACK_SIZE; /* stack */
+        ca[6] = RESTORE_THREAD_STACK_SIZE;                 /* stack_size */
+        long r = pie_clone3_thread(ca, sizeof w->clone_args, w);
+        if (is_err(r)) break; /* fewer workers: the main thread does the rest */
+        ++started;
+    }
+    fill_loop(plan);
+    for (uint32_t i = 0; i < started; ++i) {
+        struct restore_worker *w = &plan->workers[i];
+        int32_t v;
+        while ((v = atomic_load(&w->tid_futex)) != 0) futex_wait(&w->tid_futex, v);
+    }
+    if (plan->fill_error) return restore_fail(plan, RESTORE_STEP_FILL, plan->fill_error, plan->failed_addr);
+    return 0;
+}
+
+long restore_protect_vmas(struct restore_plan *plan) {
+    struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
+    for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
+        uint64_t len = v[i].end - v[i].start;
+        if (v[i].flags & RESTORE_VMA_FILL) {
+            long r = SYS3(mprotect, (unsigned long)v[i].start, (unsigned long)len, v[i].prot);
+            if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PROTECT, r, v[i].start);
+        }
+        for (int advice = 0; advice < 64; ++advice) {
+            if (!(v[i].madv & ((uint64_t)1 << advice))) continue;
+            long r = SYS3(madvise, (unsigned long)v[i].start, (unsigned long)len, advice);
+            if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MADVISE, r, v[i].start);
+        }
+        if (v[i].flags & RESTORE_VMA_LOCKED) {
+            long r = SYS2(mlock, (unsigned long)v[i].start, (unsigned long)len);
+            if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MADVISE, r, v[i].start);
+        }
+    }
+    return 0;
+}
