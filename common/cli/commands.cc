@@ -1,8 +1,7 @@
 #include "common/cli/commands.h"
 
-#include <cstdio>
-
 #include "common/cli/run_commands.h"
+#include "common/images/image_command.h"
 
 namespace stasis::cli {
 
@@ -14,7 +13,7 @@ const std::vector<Command> &commands() {
         {"check", "probe the running kernel for every feature stasis uses", run_check},
         {"lazy-pages", "serve the memory of a lazily restored tree (not built yet)", run_lazy_pages},
         {"page-server", "receive or serve pages over TCP (not built yet)", run_page_server},
-        {"image", "decode, encode or summarise image files", [](const Args &) { std::fprintf(stderr, "stasis image: not implemented yet in this build\n"); return 2; }},
+        {"image", "decode, encode or summarise image files", stasis::images::image_command},
     };
     return all;
 }

@@ -1,0 +1,43 @@
+// The meaning checks of the reader: what records must say, alone and
+// together, before the engine may use them. Each function checks what one
+// image file holds; its errors name the record and field but not the file,
+// which the caller adds ("mm-12.img: vma #3 ...").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/images/checkpoint.h"
+#include "common/util/result.h"
+
+namespace stasis::images::validate {
+
+using FileIndex = std::unordered_map<uint32_t, const FileEntry *>;
+
+// inventory.img: format version, arch, page size, root pid, counts, names.
+Status inventory(const Inventory &inv, const ReadOptions &opts);
+// pstree.img: pids/tids unique and in range, parents before children, root first.
+Status pstree(const std::vector<TaskImages> &tasks, const Inventory &inv);
+// files.img: ids unique and non-zero, a known kind each, sane paths and sizes.
+Status files(const std::vector<FileEntry> &files, FileIndex *index);
+
+// core-<pid>.img: threads match pstree, registers of `arch`, signals, limits, names.
+Status core(const TaskImages &task, uint32_t arch);
+// fdinfo-<pid>.img: fds non-negative and unique, referring to files.img.
+Status fds(const TaskImages &task, const FileIndex &files);
+// mm-<pid>.img: mm fields, and vmas sorted, disjoint, page-aligned, non-empty.
+Status mm(const TaskImages &task, const FileIndex &files, uint64_t page_size);
+// pagemap-<pid>.img: entries sorted, disjoint, aligned, inside the vmas.
+Status pagemap(const TaskImages &task, uint64_t page_size, bool has_parent);
+// vdso-<pid>.img: areas disjoint, aligned, inside the vmas; symbols sane.
+Status vdso(const TaskImages &task, uint64_t page_size);
+
+// "[0x1000-0x2000]"
+std::string range(uint64_t start, uint64_t end);
+// Refuses bytes with a NUL (the kernel would cut the name there) or more
+// than `max` bytes.
+Status name_bytes(const char *what, const std::string &s, size_t max);
+
+}  // namespace stasis::images::validate
