@@ -7,7 +7,6 @@
  * paths, and stdout/stderr on the log file, sharing one offset that goes on
  * where it was. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,22 +31,17 @@ static struct fd_state before[64], after[64];
 static int nbefore, nafter;
 
 static int list_fds(struct fd_state *out, int max) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) live_fail("opendir /proc/self/fd: %s", strerror(errno));
-    int n = 0, self = dirfd(d);
-    struct dirent *e;
-    while ((e = readdir(d)) && n < max) {
-        if (e->d_name[0] == '.') continue;
-        int fd = atoi(e->d_name);
-        if (fd == self) continue;
-        out[n].fd = fd;
-        out[n].fl = fcntl(fd, F_GETFL);
-        out[n].fdflags = fcntl(fd, F_GETFD);
-        fstat(fd, &out[n].st);
-        out[n].offset = lseek(fd, 0, SEEK_CUR);
-        n++;
+    int fds[64];
+    int n = live_list_fds(fds, max < 64 ? max : 64);
+    if (n < 0) live_fail("listing /proc/self/fd: %s", strerror(errno));
+    for (int i = 0; i < n; i++) {
+        int fd = fds[i];
+        out[i].fd = fd;
+        out[i].fl = fcntl(fd, F_GETFL);
+        out[i].fdflags = fcntl(fd, F_GETFD);
+        fstat(fd, &out[i].st);
+        out[i].offset = lseek(fd, 0, SEEK_CUR);
     }
-    closedir(d);
     return n;
 }
 

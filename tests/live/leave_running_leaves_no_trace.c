@@ -7,7 +7,6 @@
  * signals — with their siginfo — are unchanged; its fd table is unchanged
  * (no fd of the parasite left open); and its thread count is unchanged. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,24 +32,22 @@ static char status_before[NSTATUS][128], status_after[NSTATUS][128];
 
 static void on_usr1(int sig) { (void)sig; }
 
-/* "fd -> target" for every open fd except the one reading the directory. */
+/* "fd -> target" for every open fd. */
 static void list_fds(char *out, size_t size) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) live_fail("opendir /proc/self/fd: %s", strerror(errno));
+    int fds[256];
+    int n = live_list_fds(fds, 256);
+    if (n < 0) live_fail("listing /proc/self/fd: %s", strerror(errno));
     size_t used = 0;
     out[0] = '\0';
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d)) continue;
-        char path[300], target[256] = "";
-        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, target, sizeof(target) - 1);
-        target[n < 0 ? 0 : n] = '\0';
-        int w = snprintf(out + used, size - used, "%s->%s ", e->d_name, target);
+    for (int i = 0; i < n; i++) {
+        char path[64], target[256] = "";
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+        ssize_t len = readlink(path, target, sizeof(target) - 1);
+        target[len < 0 ? 0 : len] = '\0';
+        int w = snprintf(out + used, size - used, "%d->%s ", fds[i], target);
         if (w < 0 || (size_t)w >= size - used) break;
         used += (size_t)w;
     }
-    closedir(d);
 }
 
 static void take_status(char out[NSTATUS][128]) {

@@ -118,7 +118,9 @@ int main(int argc, char **argv) {
     deadline.tv_sec += 5;
     int r = pthread_timedjoin_np(t, NULL, &deadline);
     LIVE_EXPECT(r == 0, "joining the thread (clear-child-tid wake-up) failed: %s", strerror(r));
-    r = pthread_mutex_lock(&robust);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5; /* a lost robust list would leave the mutex locked forever */
+    r = pthread_mutex_timedlock(&robust, &deadline);
     LIVE_EXPECT(r == EOWNERDEAD, "locking the robust mutex its dead owner held gives %s, expected EOWNERDEAD",
                 r ? strerror(r) : "success");
     if (r == EOWNERDEAD) pthread_mutex_consistent(&robust);

@@ -35,7 +35,9 @@ static int take_fast(const char *when, int64_t max_overrun) {
     LIVE_EXPECT(si.si_timerid == (int)(intptr_t)id[FAST], "%s: fast timer signal names timer %d, expected %d", when,
                 si.si_timerid, (int)(intptr_t)id[FAST]);
     LIVE_EXPECT(si.si_value.sival_int == 0xfa57, "%s: fast timer signal value %#x", when, si.si_value.sival_int);
-    LIVE_EXPECT(si.si_overrun >= 0 && si.si_overrun <= max_overrun, "%s: fast timer overrun %d, expected 0..%lld",
+    LIVE_EXPECT(si.si_overrun >= 0 && si.si_overrun <= max_overrun,
+                "%s: fast timer overrun %d, expected 0..%lld: more expirations than the time since the last "
+                "signal allows (a second signal queued for the same timer?)",
                 when, si.si_overrun, (long long)max_overrun);
     int o = timer_getoverrun(id[FAST]);
     LIVE_EXPECT(o == si.si_overrun, "%s: timer_getoverrun says %d, the siginfo %d", when, o, si.si_overrun);

@@ -282,6 +282,37 @@ bool live_status_field(const char *status_path, const char *name, char *out, siz
     return found;
 }
 
+int live_list_fds(int *fds, int max) {
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return -1;
+    static char buf[8192];
+    int n = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents64, dir, buf, sizeof(buf));
+        if (got <= 0) break;
+        for (long off = 0; off < got;) {
+            /* struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name */
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof(reclen));
+            const char *name = buf + off + 19;
+            if (name[0] >= '0' && name[0] <= '9') {
+                int fd = atoi(name);
+                if (fd != dir && n < max) fds[n++] = fd;
+            }
+            off += reclen;
+        }
+    }
+    close(dir);
+    /* ascending: /proc lists them so, but do not rely on it */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+            int t = fds[j];
+            fds[j] = fds[j - 1];
+            fds[j - 1] = t;
+        }
+    return n;
+}
+
 int64_t live_now_ns(clockid_t c) {
     struct timespec ts;
     clock_gettime(c, &ts);

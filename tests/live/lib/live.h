@@ -95,6 +95,11 @@ int live_write_file_atomic(const char *path, const void *data, size_t len);
  * returns false when missing. */
 bool live_status_field(const char *status_path, const char *name, char *out, size_t size);
 
+/* The open fds of the process, ascending, without the one used to list
+ * them (getdents64 on /proc/self/fd: no opendir, so no malloc). Returns the
+ * count, or -1. */
+int live_list_fds(int *fds, int max);
+
 /* Nanoseconds on clock c. */
 int64_t live_now_ns(clockid_t c);
 void live_sleep_ns(int64_t ns);
