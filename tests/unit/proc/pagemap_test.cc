@@ -172,13 +172,24 @@ TEST(PagemapReader, RejectsUnalignedOrInvertedRanges) {
 
 TEST(PagemapReader, ProcessThatExitedIsReportedAsGoneByEitherMethod) {
     STASIS_SKIP_IF_EMULATED();
+    int gate[2];
+    ASSERT_EQ(pipe(gate), 0);
     pid_t child = fork();
     ASSERT_GE(child, 0);
-    if (child == 0) _exit(0);
+    if (child == 0) {
+        char c;
+        close(gate[1]);
+        (void)!read(gate[0], &c, 1);
+        _exit(0);
+    }
+    close(gate[0]);
+    // Opened while the child surely lives (a zombie has no mm: ESRCH).
     auto by_pread = PagemapReader::open(child, PagemapMethod::pread);
     auto by_default = PagemapReader::open(child);
-    ASSERT_TRUE(by_pread.ok() && by_default.ok()) << "opened while alive or zombie";
+    close(gate[1]);
     ASSERT_EQ(waitpid(child, nullptr, 0), child);
+    ASSERT_TRUE(by_pread.ok()) << by_pread.error().message();
+    ASSERT_TRUE(by_default.ok()) << by_default.error().message();
     uint64_t page = by_pread->page_size();
     std::vector<uint64_t> entries;
     auto read = by_pread->read(0x400000, 0x400000 + page, entries);
