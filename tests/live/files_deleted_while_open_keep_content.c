@@ -53,8 +53,12 @@ int main(int argc, char **argv) {
     live_ready();
     live_wait_for_check();
 
+    /* Calls whose results a message prints come first: C leaves the order
+     * in which LIVE_EXPECT's arguments are evaluated open. */
     struct stat st;
-    LIVE_EXPECT(fstat(fd, &st) == 0 && st.st_nlink == 0 && st.st_size == (off_t)ghost_len &&
+    memset(&st, 0, sizeof(st));
+    int fstat_ok = fstat(fd, &st) == 0;
+    LIVE_EXPECT(fstat_ok && st.st_nlink == 0 && st.st_size == (off_t)ghost_len &&
                     (st.st_mode & 07777) == 0640,
                 "ghost fd: nlink %lu size %lld mode %o, expected 0, %zu, 640", (unsigned long)st.st_nlink,
                 (long long)st.st_size, st.st_mode & 07777, ghost_len);
@@ -68,7 +72,9 @@ int main(int argc, char **argv) {
                 "ghost file content differs (read %zd bytes)", n);
     LIVE_EXPECT(memcmp(map, content + page, 2 * page) == 0, "the mapping of the ghost file differs");
     struct live_vma v;
-    LIVE_EXPECT(live_find_vma(map, &v) && v.inode == st.st_ino && strcmp(v.perms, "rw-s") == 0,
+    memset(&v, 0, sizeof(v));
+    bool found = live_find_vma(map, &v);
+    LIVE_EXPECT(found && v.inode == st.st_ino && strcmp(v.perms, "rw-s") == 0,
                 "the ghost mapping (inode %lu) and the ghost fd (inode %lu) are different files", v.inode,
                 (unsigned long)st.st_ino);
     memcpy(map + 10, "via-mapping", 11);
@@ -85,7 +91,8 @@ int main(int argc, char **argv) {
     LIVE_EXPECT(pread(rfd, buf, sizeof(old_text) - 1, 0) == sizeof(old_text) - 1 &&
                     memcmp(buf, old_text, sizeof(old_text) - 1) == 0,
                 "the replaced file's fd reads \"%.40s\", expected its old content", buf);
-    LIVE_EXPECT(fstat(rfd, &st) == 0 && st.st_nlink == 0, "the replaced file's fd has nlink %lu",
+    fstat_ok = fstat(rfd, &st) == 0;
+    LIVE_EXPECT(fstat_ok && st.st_nlink == 0, "the replaced file's fd has nlink %lu",
                 (unsigned long)st.st_nlink);
     char now[128] = "";
     live_read_file(replaced_path, now, sizeof(now));

@@ -95,8 +95,7 @@ int main(int argc, char **argv) {
     LIVE_SETUP(sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 10}));
 
     /* Deep enough a stack now that the checks below cannot grow [stack]. */
-    volatile char deep[128 * 1024];
-    memset((char *)deep, 1, sizeof(deep));
+    live_extend_stack(128 * 1024);
 
     live_signal_state_take(&signals_before);
     list_fds(fds_before, sizeof(fds_before));

@@ -67,7 +67,9 @@ int main(int argc, char **argv) {
         }
     }
     struct live_vma v;
-    LIVE_EXPECT(live_find_vma(area, &v) && v.start == (unsigned long)area && v.end == (unsigned long)area + len &&
+    memset(&v, 0, sizeof(v));
+    bool found = live_find_vma(area, &v); /* before LIVE_EXPECT prints v */
+    LIVE_EXPECT(found && v.start == (unsigned long)area && v.end == (unsigned long)area + len &&
                     strcmp(v.perms, "rw-p") == 0,
                 "the sparse mapping is %lx-%lx %s", v.start, v.end, v.perms);
     char flags[96];

@@ -65,8 +65,7 @@ int main(int argc, char **argv) {
     close(fd);
 
     /* Grow the stack now so that the checks below cannot change [stack]. */
-    volatile char deep[256 * 1024];
-    memset((char *)deep, 1, sizeof(deep));
+    live_extend_stack(256 * 1024);
 
     live_maps_take(&before);
     live_log("%d mappings recorded", before.count);

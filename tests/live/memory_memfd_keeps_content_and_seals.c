@@ -48,7 +48,9 @@ int main(int argc, char **argv) {
     LIVE_EXPECT(got == seals, "memfd seals are %#x (errno %d), were %#x", got, got < 0 ? errno : 0, seals);
     LIVE_EXPECT(fcntl(fd, F_GETFD) == FD_CLOEXEC, "memfd fd %d: FD_CLOEXEC flag is %d", fd, fcntl(fd, F_GETFD));
     struct stat now;
-    LIVE_EXPECT(fstat(fd, &now) == 0 && now.st_size == st.st_size, "memfd size is %lld, was %lld",
+    memset(&now, 0, sizeof(now));
+    int fstat_ok = fstat(fd, &now) == 0; /* before LIVE_EXPECT prints now */
+    LIVE_EXPECT(fstat_ok && now.st_size == st.st_size, "memfd size is %lld, was %lld",
                 (long long)now.st_size, (long long)st.st_size);
     LIVE_EXPECT(ftruncate(fd, (off_t)len / 2) == -1 && errno == EPERM, "memfd could shrink despite F_SEAL_SHRINK");
     LIVE_EXPECT(ftruncate(fd, (off_t)len * 2) == -1 && errno == EPERM, "memfd could grow despite F_SEAL_GROW");
@@ -58,7 +60,9 @@ int main(int argc, char **argv) {
     link[n < 0 ? 0 : n] = '\0';
     LIVE_EXPECT(strcmp(link, expect_link) == 0, "fd %d links to \"%s\", expected \"%s\"", fd, link, expect_link);
     struct live_vma v;
-    LIVE_EXPECT(live_find_vma(map, &v) && strcmp(v.path, expect_link) == 0 && strcmp(v.perms, "rw-s") == 0 &&
+    memset(&v, 0, sizeof(v));
+    bool found = live_find_vma(map, &v);
+    LIVE_EXPECT(found && strcmp(v.path, expect_link) == 0 && strcmp(v.perms, "rw-s") == 0 &&
                     v.start == (unsigned long)map && v.end == (unsigned long)map + len,
                 "memfd mapping is \"%lx-%lx %s %s\"", v.start, v.end, v.perms, v.path);
     LIVE_EXPECT(v.inode == now.st_ino, "the memfd mapping (inode %lu) and fd %d (inode %lu) are different files",

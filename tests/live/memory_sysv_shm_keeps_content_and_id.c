@@ -50,10 +50,13 @@ int main(int argc, char **argv) {
     LIVE_EXPECT(bad < 0, "read-only attachment differs at offset %zd", bad);
 
     struct live_vma va, vb;
-    LIVE_EXPECT(live_find_vma(a, &va) && strcmp(va.perms, "rw-s") == 0 && va.inode == (unsigned long)id &&
+    memset(&va, 0, sizeof(va));
+    memset(&vb, 0, sizeof(vb));
+    bool found_a = live_find_vma(a, &va), found_b = live_find_vma(b, &vb); /* before LIVE_EXPECT prints them */
+    LIVE_EXPECT(found_a && strcmp(va.perms, "rw-s") == 0 && va.inode == (unsigned long)id &&
                     va.end - va.start == len,
                 "read-write attachment is \"%lx-%lx %s inode %lu %s\"", va.start, va.end, va.perms, va.inode, va.path);
-    LIVE_EXPECT(live_find_vma(b, &vb) && strcmp(vb.perms, "r--s") == 0 && vb.inode == (unsigned long)id &&
+    LIVE_EXPECT(found_b && strcmp(vb.perms, "r--s") == 0 && vb.inode == (unsigned long)id &&
                     vb.end - vb.start == len,
                 "read-only attachment is \"%lx-%lx %s inode %lu %s\"", vb.start, vb.end, vb.perms, vb.inode, vb.path);
     for (size_t off = 0; off < len; off += page) {

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     lower(RLIMIT_CORE, 12345 * 4096, 0);
     lower(RLIMIT_STACK, 7 << 20, 0);
     lower(RLIMIT_CPU, 86400, 0);
-    lower(RLIMIT_FSIZE, (rlim_t)1 << 40, 0);
+    lower(RLIMIT_FSIZE, (rlim_t)1 << 30, 0);
     lower(RLIMIT_MSGQUEUE, 4096, 8192);
     lower(RLIMIT_LOCKS, 777, 0);
     lower(RLIMIT_SIGPENDING, 999, 0);

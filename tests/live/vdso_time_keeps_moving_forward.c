@@ -112,7 +112,9 @@ int main(int argc, char **argv) {
                     (long long)now, (long long)before[i]);
     }
     expect_agreement("after restore");
-    LIVE_EXPECT(live_find_vma((void *)vdso, &v) && v.start == vdso && strcmp(v.path, "[vdso]") == 0,
+    memset(&v, 0, sizeof(v));
+    bool found = live_find_vma((void *)vdso, &v); /* before LIVE_EXPECT prints v */
+    LIVE_EXPECT(found && v.start == vdso && strcmp(v.path, "[vdso]") == 0,
                 "[vdso] is no longer at %#lx (found %lx %s)", vdso, v.start, v.path);
     unsigned long l0 = atomic_load(&loops);
     live_sleep_ns(50 * 1000000);

@@ -50,7 +50,9 @@ void live_wait_for_check(void);
 /* The identity part of live_wait_for_check(), for code that polls itself. */
 void live_expect_same_identity(void);
 
-/* Failures are collected (thread-safe) and reported together. */
+/* Failures are collected (thread-safe) and reported together. C leaves the
+ * order in which arguments are evaluated open: never let the condition fill
+ * in something the message prints — call first, then LIVE_EXPECT. */
 void live_expectf(bool ok, const char *file, int line, const char *fmt, ...) LIVE_PRINTF(4, 5);
 #define LIVE_EXPECT(cond, ...) live_expectf(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 int live_failures(void);
@@ -75,6 +77,9 @@ void live_log(const char *fmt, ...) LIVE_PRINTF(1, 2);
     })
 
 size_t live_page_size(void);
+/* Touches `bytes` of stack below the caller, so that [stack] already covers
+ * what later checks need and does not grow between two snapshots. */
+void live_extend_stack(size_t bytes);
 pid_t live_gettid(void);
 
 /* Deterministic content: word i of a buffer filled with seed s is
