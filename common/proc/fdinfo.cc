@@ -22,7 +22,8 @@ bool is_entry_line(std::string_view line) {
 enum Seen : unsigned { kPos = 1, kFlags = 2, kMntId = 4, kAllRequired = 7 };
 
 // Parses one of the common leading fields; false if `key` is not one.
-bool parse_common_field(std::string_view key, std::string_view value, FdInfo &info, unsigned &seen, bool &bad) {
+bool parse_common_field(std::string_view key, std::string_view value, FdInfo &info, unsigned &seen,
+                        bool &bad) {
     if (key == "pos") {
         int64_t pos = 0;
         bad = !text::parse_int(value, pos);
@@ -45,7 +46,7 @@ bool parse_common_field(std::string_view key, std::string_view value, FdInfo &in
 }  // namespace
 
 std::string_view FdInfo::get(std::string_view key) const {
-    auto it = extra.find(std::string(key));
+    auto it = extra.find(key);
     return it == extra.end() ? std::string_view() : std::string_view(it->second);
 }
 
@@ -67,7 +68,8 @@ Result<FdInfo> parse_fdinfo(std::string_view text) {
         }
         bool bad = false;
         if (parse_common_field(key, value, info, seen, bad)) {
-            if (bad) return text::line_error(lines.line_number(), "bad " + std::string(key) + " value", value);
+            if (bad)
+                return text::line_error(lines.line_number(), "bad " + std::string(key) + " value", value);
             continue;
         }
         info.extra[std::string(key)] = std::string(value);

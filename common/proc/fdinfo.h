@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -33,9 +34,9 @@ struct FdInfo {
     uint64_t pos = 0;    // file position (loff_t; a negative one keeps its bit pattern)
     uint32_t flags = 0;  // O_* file status flags
     int mnt_id = 0;
-    uint64_t ino = 0;    // 0 on kernels before 5.12
-    std::map<std::string, std::string> extra;
-    std::vector<std::string> entries;  // tfd / inotify / fanotify / lock lines, trimmed
+    uint64_t ino = 0;                                       // 0 on kernels before 5.12
+    std::map<std::string, std::string, std::less<>> extra;  // heterogeneous lookup by string_view
+    std::vector<std::string> entries;                       // tfd / inotify / fanotify / lock lines, trimmed
 
     // The value of `key` in extra, or "" if absent.
     std::string_view get(std::string_view key) const;

@@ -150,7 +150,8 @@ Result<std::vector<Mapping>> parse_smaps(std::string_view text) {
             STASIS_TRY(add_mapping(out, line, lines.line_number()));
             continue;
         }
-        if (out.empty()) return text::line_error(lines.line_number(), "field before any mapping header", line);
+        if (out.empty())
+            return text::line_error(lines.line_number(), "field before any mapping header", line);
         STASIS_TRY(apply_smaps_field(out.back(), line, key_length, lines.line_number()));
     }
     return out;
@@ -167,7 +168,9 @@ Result<std::vector<Mapping>> read_and_parse(pid_t pid, pid_t tid, std::string_vi
 
 }  // namespace
 
-Result<std::vector<Mapping>> read_maps(pid_t pid, pid_t tid) { return read_and_parse(pid, tid, "maps", parse_maps); }
+Result<std::vector<Mapping>> read_maps(pid_t pid, pid_t tid) {
+    return read_and_parse(pid, tid, "maps", parse_maps);
+}
 
 Result<std::vector<Mapping>> read_smaps(pid_t pid, pid_t tid) {
     return read_and_parse(pid, tid, "smaps", parse_smaps);

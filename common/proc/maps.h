@@ -29,8 +29,8 @@ namespace stasis::proc {
 struct Mapping {
     uint64_t start = 0;
     uint64_t end = 0;
-    uint64_t pgoff = 0;  // file offset in bytes, as the "offset" column shows it
-    uint32_t prot = 0;   // PROT_READ | PROT_WRITE | PROT_EXEC
+    uint64_t pgoff = 0;   // file offset in bytes, as the "offset" column shows it
+    uint32_t prot = 0;    // PROT_READ | PROT_WRITE | PROT_EXEC
     bool shared = false;  // 's' in perms (MAP_SHARED); 'p' is private
     uint32_t dev_major = 0;
     uint32_t dev_minor = 0;

@@ -190,7 +190,8 @@ Status PagemapReader::runs_by_pread(uint64_t start, uint64_t end, std::vector<Pa
             if (data) {
                 run_begin = done + i;
             } else {
-                append_run(out, first, start + run_begin * page_size_, start + (done + i) * page_size_, page_size_);
+                append_run(out, first, start + run_begin * page_size_, start + (done + i) * page_size_,
+                           page_size_);
             }
             in_run = data;
         }
@@ -215,7 +216,8 @@ Status PagemapReader::runs_by_scan(uint64_t start, uint64_t end, std::vector<Pag
         if (static_cast<size_t>(n) > regions_.size()) return scan_error("returned too many regions", n);
         for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
             const stasis_page_region &r = regions_[i];
-            if (r.start < floor || r.end <= r.start || r.end > end || r.start % page_size_ || r.end % page_size_) {
+            if (r.start < floor || r.end <= r.start || r.end > end || r.start % page_size_ ||
+                r.end % page_size_) {
                 return scan_error("returned a bad region at", r.start);
             }
             append_run(out, first, r.start, r.end, page_size_);

@@ -56,7 +56,7 @@ enum class PagemapMethod {
 };
 
 class PagemapReader {
-public:
+  public:
     // Opens /proc/PID/pagemap once for all later calls (the is_task_gone()
     // error if the task has vanished).
     static Result<PagemapReader> open(pid_t pid, PagemapMethod method = PagemapMethod::automatic);
@@ -73,14 +73,16 @@ public:
 
     // Appends to `out` the runs of pages in [start, end) that hold data
     // (pagemap::has_data), ascending and maximal: two runs this call appends
-    // never touch. Runs already in `out` are left alone.
+    // never touch. Runs already in `out` are left alone. The range must lie
+    // below the top of the task's address space ([vsyscall] does not: an
+    // error), page-aligned; pages of VM_PFNMAP areas ([vvar]) are not data.
     Status present_runs(uint64_t start, uint64_t end, std::vector<PageRun> &out);
 
     bool uses_pagemap_scan() const { return use_scan_; }
     size_t page_size() const { return page_size_; }
     pid_t pid() const { return pid_; }
 
-private:
+  private:
     PagemapReader(pid_t pid, int fd, size_t page_size) : pid_(pid), fd_(fd), page_size_(page_size) {}
 
     Status check_range(uint64_t start, uint64_t end) const;

@@ -15,7 +15,7 @@ constexpr size_t kFirstReadSize = 64 * 1024;
 constexpr size_t kMaxReadSize = 4 * 1024 * 1024;
 
 class FdCloser {
-public:
+  public:
     explicit FdCloser(int fd) : fd_(fd) {}
     ~FdCloser() {
         if (fd_ >= 0) ::close(fd_);
@@ -23,7 +23,7 @@ public:
     FdCloser(const FdCloser &) = delete;
     FdCloser &operator=(const FdCloser &) = delete;
 
-private:
+  private:
     int fd_;
 };
 
@@ -77,7 +77,8 @@ Result<std::string> read_link(const std::string &path) {
         if (n < 0) return Error::from_errno("readlink", errno).context(path);
         // readlink truncates silently: a full buffer may be a cut-off target.
         if (static_cast<size_t>(n) < buf.size()) return std::string(buf.data(), static_cast<size_t>(n));
-        if (buf.size() >= 1024 * 1024) return Error("readlink: target longer than 1 MiB", ENAMETOOLONG).context(path);
+        if (buf.size() >= 1024 * 1024)
+            return Error("readlink: target longer than 1 MiB", ENAMETOOLONG).context(path);
         buf.resize(buf.size() * 4);
     }
 }
@@ -103,8 +104,9 @@ std::string task_path(pid_t pid, pid_t tid, std::string_view leaf) {
 Error task_file_error(pid_t pid, pid_t tid, const std::string &path, std::string_view what, int err) {
     bool gone = err == ESRCH || (err == ENOENT && !task_dir_exists(pid, tid));
     if (!gone) return Error::from_errno(what, err).context(path);
-    std::string msg = tid && tid != pid ? "thread " + std::to_string(tid) + " of process " + std::to_string(pid)
-                                        : "process " + std::to_string(pid);
+    std::string msg = tid && tid != pid
+                          ? "thread " + std::to_string(tid) + " of process " + std::to_string(pid)
+                          : "process " + std::to_string(pid);
     msg += " exited";
     return Error(std::move(msg), ESRCH).context(path);
 }

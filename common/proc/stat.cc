@@ -39,6 +39,7 @@ void parse_numbers(StatFields &f, TaskStat &s) {
     f.get(5, s.pgrp, "pgrp");
     f.get(6, s.session, "session");
     f.get(7, s.tty_nr, "tty_nr");
+    f.get(8, s.tpgid, "tpgid");
     f.get(9, s.flags, "flags");
     f.get(18, s.priority, "priority");
     f.get(19, s.nice, "nice");
@@ -82,8 +83,8 @@ Result<TaskStat> parse_stat(std::string_view text) {
         f.at[++count] = token;
     }
     if (count < kFieldCount) {
-        return stat_error("only " + std::to_string(count) + " of " + std::to_string(kFieldCount) + " fields in",
-                          text);
+        return stat_error(
+            "only " + std::to_string(count) + " of " + std::to_string(kFieldCount) + " fields in", text);
     }
     if (f.at[3].size() != 1) return stat_error("bad state", f.at[3]);
     s.state = f.at[3][0];

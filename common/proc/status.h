@@ -20,7 +20,7 @@
 namespace stasis::proc {
 
 struct TaskStatus {
-    std::string name;  // "Name:", unescaped (the kernel escapes '\n' and '\\')
+    std::string name;               // "Name:", unescaped (the kernel escapes '\n' and '\\')
     std::optional<uint32_t> umask;  // 4.7+
     char state = 0;                 // first character of "State:", e.g. 'S' of "S (sleeping)"
     pid_t tgid = 0;
@@ -36,6 +36,7 @@ struct TaskStatus {
     std::vector<pid_t> ns_pid;
     std::vector<pid_t> ns_pgid;
     std::vector<pid_t> ns_sid;
+    std::optional<bool> kernel_thread;  // "Kthread:" (6.5+)
     int64_t threads = 0;
     uint64_t sigq_queued = 0;  // "SigQ: queued/limit"
     uint64_t sigq_limit = 0;
@@ -48,12 +49,12 @@ struct TaskStatus {
     uint64_t cap_permitted = 0;
     uint64_t cap_effective = 0;
     uint64_t cap_bounding = 0;
-    std::optional<uint64_t> cap_ambient;  // 4.3+
-    std::optional<bool> no_new_privs;     // 4.10+
-    std::optional<int> seccomp;           // 0 disabled, 1 strict, 2 filter (CONFIG_SECCOMP)
-    std::optional<int> seccomp_filters;   // 5.9+
-    std::optional<bool> core_dumping;     // 4.15+
-    std::optional<bool> thp_enabled;      // 5.0+
+    std::optional<uint64_t> cap_ambient;      // 4.3+
+    std::optional<bool> no_new_privs;         // 4.10+
+    std::optional<int> seccomp;               // 0 disabled, 1 strict, 2 filter (CONFIG_SECCOMP)
+    std::optional<int> seccomp_filters;       // 5.9+
+    std::optional<bool> core_dumping;         // 4.15+
+    std::optional<bool> thp_enabled;          // 5.0+
     std::string speculation_store_bypass;     // text as shown, "" if absent
     std::string speculation_indirect_branch;  // text as shown, "" if absent
 };

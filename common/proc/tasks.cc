@@ -68,7 +68,8 @@ Result<std::vector<pid_t>> list_children(pid_t pid) {
             if (is_task_gone(read.error()) && tid != pid) continue;  // that thread exited meanwhile
             return std::move(read).error();
         }
-        STASIS_ASSIGN(std::vector<pid_t> some, std::move(parse_pid_list(buf)).context(task_path(pid, tid, "children")));
+        STASIS_ASSIGN(std::vector<pid_t> some,
+                      std::move(parse_pid_list(buf)).context(task_path(pid, tid, "children")));
         children.insert(children.end(), some.begin(), some.end());
     }
     std::sort(children.begin(), children.end());

@@ -18,7 +18,7 @@ namespace stasis::proc::text {
 // Walks a text one line at a time ('\n' separated; the last line may lack
 // its newline) and remembers the 1-based number of the line it returned.
 class LineCursor {
-public:
+  public:
     explicit LineCursor(std::string_view text) : rest_(text) {}
 
     bool next(std::string_view &line) {
@@ -36,7 +36,7 @@ public:
     }
     size_t line_number() const { return number_; }
 
-private:
+  private:
     std::string_view rest_;
     size_t number_ = 0;
 };

@@ -22,9 +22,9 @@ struct PosixTimerInfo {
     int id = 0;
     int signal = 0;
     uint64_t sigev_value = 0;
-    std::string notify;           // "signal", "thread" or "none"
+    std::string notify;             // "signal", "thread" or "none"
     bool notify_thread_id = false;  // "tid." (SIGEV_THREAD_ID) rather than "pid."
-    pid_t notify_tid = 0;         // the pid or tid after the '.'
+    pid_t notify_tid = 0;           // the pid or tid after the '.'
     int clock_id = 0;
 };
 

@@ -13,20 +13,47 @@ struct CodeAndFlag {
 };
 
 constexpr CodeAndFlag kCodes[] = {
-    {"rd", VmFlag::readable},     {"wr", VmFlag::writable},        {"ex", VmFlag::executable},
-    {"sh", VmFlag::shared},       {"mr", VmFlag::may_read},        {"mw", VmFlag::may_write},
-    {"me", VmFlag::may_execute},  {"ms", VmFlag::may_share},       {"gd", VmFlag::grows_down},
-    {"pf", VmFlag::pfn_map},      {"dw", VmFlag::deny_write},      {"lo", VmFlag::locked},
-    {"io", VmFlag::io},           {"sr", VmFlag::sequential_read}, {"rr", VmFlag::random_read},
-    {"dc", VmFlag::dont_copy},    {"de", VmFlag::dont_expand},     {"ac", VmFlag::accountable},
-    {"nr", VmFlag::no_reserve},   {"ht", VmFlag::hugetlb},         {"sf", VmFlag::sync_fault},
-    {"nl", VmFlag::non_linear},   {"ar", VmFlag::arch_specific},   {"wf", VmFlag::wipe_on_fork},
-    {"dd", VmFlag::dont_dump},    {"sd", VmFlag::soft_dirty},      {"mm", VmFlag::mixed_map},
-    {"hg", VmFlag::huge_page},    {"nh", VmFlag::no_huge_page},    {"mg", VmFlag::mergeable},
-    {"bt", VmFlag::arm64_bti},    {"mt", VmFlag::arm64_mte},       {"um", VmFlag::uffd_missing},
-    {"uw", VmFlag::uffd_wp},      {"ui", VmFlag::uffd_minor},      {"ss", VmFlag::shadow_stack},
-    {"sl", VmFlag::sealed},       {"lf", VmFlag::lock_on_fault},   {"dp", VmFlag::droppable},
-    {"gu", VmFlag::guard_regions}, {"mp", VmFlag::mpx},
+    {"rd", VmFlag::readable},
+    {"wr", VmFlag::writable},
+    {"ex", VmFlag::executable},
+    {"sh", VmFlag::shared},
+    {"mr", VmFlag::may_read},
+    {"mw", VmFlag::may_write},
+    {"me", VmFlag::may_execute},
+    {"ms", VmFlag::may_share},
+    {"gd", VmFlag::grows_down},
+    {"pf", VmFlag::pfn_map},
+    {"dw", VmFlag::deny_write},
+    {"lo", VmFlag::locked},
+    {"io", VmFlag::io},
+    {"sr", VmFlag::sequential_read},
+    {"rr", VmFlag::random_read},
+    {"dc", VmFlag::dont_copy},
+    {"de", VmFlag::dont_expand},
+    {"ac", VmFlag::accountable},
+    {"nr", VmFlag::no_reserve},
+    {"ht", VmFlag::hugetlb},
+    {"sf", VmFlag::sync_fault},
+    {"nl", VmFlag::non_linear},
+    {"ar", VmFlag::arch_specific},
+    {"wf", VmFlag::wipe_on_fork},
+    {"dd", VmFlag::dont_dump},
+    {"sd", VmFlag::soft_dirty},
+    {"mm", VmFlag::mixed_map},
+    {"hg", VmFlag::huge_page},
+    {"nh", VmFlag::no_huge_page},
+    {"mg", VmFlag::mergeable},
+    {"bt", VmFlag::arm64_bti},
+    {"mt", VmFlag::arm64_mte},
+    {"um", VmFlag::uffd_missing},
+    {"uw", VmFlag::uffd_wp},
+    {"ui", VmFlag::uffd_minor},
+    {"ss", VmFlag::shadow_stack},
+    {"sl", VmFlag::sealed},
+    {"lf", VmFlag::lock_on_fault},
+    {"dp", VmFlag::droppable},
+    {"gu", VmFlag::guard_regions},
+    {"mp", VmFlag::mpx},
 };
 
 constexpr size_t kLetters = 26;
@@ -41,7 +68,8 @@ constexpr int slot_of(char a, char b) {
 constexpr std::array<uint8_t, kLetters * kLetters> make_slots() {
     std::array<uint8_t, kLetters * kLetters> slots{};
     for (size_t i = 0; i < std::size(kCodes); ++i) {
-        slots[static_cast<size_t>(slot_of(kCodes[i].code[0], kCodes[i].code[1]))] = static_cast<uint8_t>(i + 1);
+        slots[static_cast<size_t>(slot_of(kCodes[i].code[0], kCodes[i].code[1]))] =
+            static_cast<uint8_t>(i + 1);
     }
     return slots;
 }

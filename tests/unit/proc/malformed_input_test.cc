@@ -43,7 +43,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{"no dash", "7f00000000007f0000001000 rw-p 0 00:00 0\n", "line 1: bad address range"},
         BadInput{"bad hex", "7f00000g0000-7f0000001000 rw-p 0 00:00 0\n", "bad address range"},
-        BadInput{"address too big", "1ffffffffffffffff-2ffffffffffffffff rw-p 0 00:00 0\n", "bad address range"},
+        BadInput{"address too big", "1ffffffffffffffff-2ffffffffffffffff rw-p 0 00:00 0\n",
+                 "bad address range"},
         BadInput{"inverted range", "2000-1000 rw-p 0 00:00 0\n", "inverted"},
         BadInput{"empty range", "1000-1000 rw-p 0 00:00 0\n", "inverted"},
         BadInput{"perms too short", "1000-2000 rw- 0 00:00 0\n", "bad permissions"},
@@ -52,10 +53,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"device without colon", "1000-2000 rw-p 0 0000 0\n", "bad device"},
         BadInput{"missing inode", "1000-2000 rw-p 0 00:00\n", "bad inode"},
         BadInput{"negative inode", "1000-2000 rw-p 0 00:00 -1\n", "bad inode"},
-        BadInput{"overlap", "1000-3000 rw-p 0 00:00 0\n2000-4000 rw-p 0 00:00 0\n", "line 2: mapping overlaps"},
+        BadInput{"overlap", "1000-3000 rw-p 0 00:00 0\n2000-4000 rw-p 0 00:00 0\n",
+                 "line 2: mapping overlaps"},
         BadInput{"field first", "Rss: 4 kB\n", "line 1: field before any mapping header"},
         BadInput{"bad size", std::string(kGoodHeader) + "Rss:   4x kB\n", "line 2: bad size field"},
-        BadInput{"huge size", std::string(kGoodHeader) + "Swap: 99999999999999999999999 kB\n", "bad size field"},
+        BadInput{"huge size", std::string(kGoodHeader) + "Swap: 99999999999999999999999 kB\n",
+                 "bad size field"},
         BadInput{"wrong unit", std::string(kGoodHeader) + "Anonymous: 4 MB\n", "bad size field"},
         BadInput{"empty line", std::string(kGoodHeader) + "\n", "line 2: bad address range"},
         BadInput{"binary junk", std::string("\x01\x02\xff\n", 4), "'\\x01\\x02\\xff'"}));
@@ -84,14 +87,16 @@ TEST(MalformedStat, MissingParenthesesFieldsOrNumbersAreErrors) {
 }
 
 TEST(MalformedStatus, BadValuesNameTheKeyAndLine) {
-    std::string base = "Name:\tx\nState:\tS\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+    std::string base =
+        "Name:\tx\nState:\tS\nTgid:\t1\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
     ASSERT_TRUE(parse_status(base).ok());
     EXPECT_NE(parse_status(base + "SigBlk:\tzz\n").error().message().find("line 8: bad SigBlk value"),
               std::string::npos);
     EXPECT_NE(parse_status(base + "CapEff:\t1ffffffffffffffff\n").error().message().find("bad CapEff"),
               std::string::npos);
     EXPECT_NE(parse_status(base + "Uid:\t0\t0\t0\n").error().message().find("bad Uid"), std::string::npos);
-    EXPECT_NE(parse_status(base + "NoNewPrivs:\t2\n").error().message().find("bad NoNewPrivs"), std::string::npos);
+    EXPECT_NE(parse_status(base + "NoNewPrivs:\t2\n").error().message().find("bad NoNewPrivs"),
+              std::string::npos);
     EXPECT_NE(parse_status(base + "SigQ:\t3\n").error().message().find("bad SigQ"), std::string::npos);
     EXPECT_NE(parse_status(base + "no colon here\n").error().message().find("line 8: expected 'Key: value'"),
               std::string::npos);
@@ -100,13 +105,17 @@ TEST(MalformedStatus, BadValuesNameTheKeyAndLine) {
 }
 
 TEST(MalformedFdinfo, MissingCommonFieldsOrBadNumbersAreErrors) {
-    EXPECT_NE(parse_fdinfo("flags:\t02\nmnt_id:\t1\n").error().message().find("missing 'pos:'"), std::string::npos);
-    EXPECT_NE(parse_fdinfo("pos:\t0\nmnt_id:\t1\n").error().message().find("missing 'flags:'"), std::string::npos);
-    EXPECT_NE(parse_fdinfo("pos:\t0\nflags:\t02\n").error().message().find("missing 'mnt_id:'"), std::string::npos);
+    EXPECT_NE(parse_fdinfo("flags:\t02\nmnt_id:\t1\n").error().message().find("missing 'pos:'"),
+              std::string::npos);
+    EXPECT_NE(parse_fdinfo("pos:\t0\nmnt_id:\t1\n").error().message().find("missing 'flags:'"),
+              std::string::npos);
+    EXPECT_NE(parse_fdinfo("pos:\t0\nflags:\t02\n").error().message().find("missing 'mnt_id:'"),
+              std::string::npos);
     EXPECT_NE(parse_fdinfo("pos:\t0\nflags:\t09\nmnt_id:\t1\n").error().message().find("line 2: bad flags"),
               std::string::npos)
         << "flags are octal";
-    EXPECT_NE(parse_fdinfo("pos:\tx\nflags:\t0\nmnt_id:\t1\n").error().message().find("bad pos"), std::string::npos);
+    EXPECT_NE(parse_fdinfo("pos:\tx\nflags:\t0\nmnt_id:\t1\n").error().message().find("bad pos"),
+              std::string::npos);
     EXPECT_NE(parse_fdinfo("pos:\t0\nflags:\t0\nmnt_id:\t1\ngarbage\n").error().message().find("line 4"),
               std::string::npos);
 }
@@ -115,7 +124,8 @@ TEST(MalformedFdinfo, MissingCommonFieldsOrBadNumbersAreErrors) {
 // damage: the parsers may accept or refuse, but must neither crash nor hang.
 template <typename Parse>
 void survive_damage(const std::string &good, Parse parse) {
-    for (size_t len = 0; len <= good.size(); len += 1 + len / 64) (void)parse(std::string_view(good).substr(0, len));
+    for (size_t len = 0; len <= good.size(); len += 1 + len / 64)
+        (void)parse(std::string_view(good).substr(0, len));
     std::mt19937 rng(1234);
     for (int round = 0; round < 300 && !good.empty(); ++round) {
         std::string damaged = good;

@@ -182,7 +182,8 @@ TEST(VmFlags, EveryDocumentedCodeHasItsOwnBit) {
 TEST(ReadSmaps, FindsOwnStackAndAFreshMappingWithItsProtection) {
     STASIS_SKIP_IF_EMULATED();
     long page = sysconf(_SC_PAGESIZE);
-    auto *region = static_cast<char *>(mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    auto *region = static_cast<char *>(
+        mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     ASSERT_NE(region, MAP_FAILED);
     std::memset(region, 1, 2 * page);
     ASSERT_EQ(mprotect(region + 3 * page, page, PROT_READ), 0);

@@ -27,7 +27,8 @@ uint64_t auxv_value(const std::vector<uint64_t> &auxv, uint64_t type) {
 // little-endian machine, so a big-endian host (s390x) swaps it first.
 std::string native_order_auxv(std::string bytes) {
     if (std::endian::native == std::endian::big) {
-        for (size_t at = 0; at + 8 <= bytes.size(); at += 8) std::reverse(bytes.begin() + at, bytes.begin() + at + 8);
+        for (size_t at = 0; at + 8 <= bytes.size(); at += 8)
+            std::reverse(bytes.begin() + at, bytes.begin() + at + 8);
     }
     return bytes;
 }

@@ -41,10 +41,11 @@ TEST(PagemapEntry, DecodesEveryDocumentedBit) {
 
 // An anonymous reservation whose chosen pages are touched.
 class TouchedRegion {
-public:
-    TouchedRegion(size_t pages, std::initializer_list<size_t> touched) : page_(sysconf(_SC_PAGESIZE)), pages_(pages) {
-        base_ = static_cast<char *>(
-            mmap(nullptr, pages * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  public:
+    TouchedRegion(size_t pages, std::initializer_list<size_t> touched)
+        : page_(sysconf(_SC_PAGESIZE)), pages_(pages) {
+        base_ = static_cast<char *>(mmap(nullptr, pages * page_, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
         if (base_ == MAP_FAILED) return;
         for (size_t i : touched) base_[i * page_] = 1;
     }
@@ -57,7 +58,7 @@ public:
     uint64_t page(size_t i) const { return start() + i * page_; }
     char *at(size_t i) const { return base_ + i * page_; }
 
-private:
+  private:
     size_t page_;
     size_t pages_;
     char *base_ = static_cast<char *>(MAP_FAILED);

@@ -102,12 +102,13 @@ RunsResult time_runs(PagemapMethod method, uint64_t start, uint64_t end) {
 void print_runs(const char *name, uint64_t start, uint64_t end, bool last) {
     RunsResult by_pread = time_runs(PagemapMethod::pread, start, end);
     auto probe = PagemapReader::open(getpid(), PagemapMethod::pagemap_scan);
-    std::printf("  \"%s\": {\"pread_ms\": %.3f, \"pread_runs\": %zu, \"pread_pages\": %llu", name, by_pread.ms,
-                by_pread.runs, static_cast<unsigned long long>(by_pread.pages));
+    std::printf("  \"%s\": {\"pread_ms\": %.3f, \"pread_runs\": %zu, \"pread_pages\": %llu", name,
+                by_pread.ms, by_pread.runs, static_cast<unsigned long long>(by_pread.pages));
     if (probe.ok()) {
         RunsResult by_scan = time_runs(PagemapMethod::pagemap_scan, start, end);
-        std::printf(", \"scan_ms\": %.3f, \"scan_runs\": %zu, \"scan_pages\": %llu, \"speedup\": %.1f", by_scan.ms,
-                    by_scan.runs, static_cast<unsigned long long>(by_scan.pages), by_pread.ms / by_scan.ms);
+        std::printf(", \"scan_ms\": %.3f, \"scan_runs\": %zu, \"scan_pages\": %llu, \"speedup\": %.1f",
+                    by_scan.ms, by_scan.runs, static_cast<unsigned long long>(by_scan.pages),
+                    by_pread.ms / by_scan.ms);
     } else {
         std::printf(", \"scan\": \"unavailable\"");
     }
@@ -116,7 +117,8 @@ void print_runs(const char *name, uint64_t start, uint64_t end, bool last) {
 
 void bench_pagemap(size_t page) {
     constexpr uint64_t kGiB = 1ull << 30;
-    auto *full = static_cast<char *>(mmap(nullptr, kGiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    auto *full =
+        static_cast<char *>(mmap(nullptr, kGiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (full == MAP_FAILED) die("mmap 1 GiB");
     madvise(full, kGiB, MADV_NOHUGEPAGE);  // 4K PTEs: the worst case for the page walk
     std::memset(full, 1, kGiB);
@@ -125,8 +127,8 @@ void bench_pagemap(size_t page) {
     munmap(full, kGiB);
 
     const uint64_t sparse_size = 64 * kGiB;
-    auto *sparse = static_cast<char *>(
-        mmap(nullptr, sparse_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    auto *sparse = static_cast<char *>(mmap(nullptr, sparse_size, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
     if (sparse == MAP_FAILED) die("mmap 64 GiB");
     std::mt19937_64 rng(42);
     for (int i = 0; i < 1000; ++i) sparse[(rng() % (sparse_size / page)) * page] = 1;

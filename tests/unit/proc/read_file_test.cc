@@ -54,7 +54,8 @@ TEST(ReadTaskFile, ProcFileWithZeroSizeIsReadWhole) {
     long page = sysconf(_SC_PAGESIZE);
     std::vector<void *> regions;
     for (int i = 0; i < 300; ++i) {
-        void *p = mmap(nullptr, page, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *p = mmap(nullptr, page, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
         ASSERT_NE(p, MAP_FAILED);
         regions.push_back(p);
     }

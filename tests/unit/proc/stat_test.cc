@@ -40,6 +40,7 @@ TEST(ParseStat, CommMayContainANewline) {
     EXPECT_EQ(s->pid, 77);
     EXPECT_EQ(s->session, 77);
     EXPECT_EQ(s->tty_nr, 0);
+    EXPECT_EQ(s->tpgid, -1);
     EXPECT_EQ(s->flags, 4194560u);
 }
 

@@ -34,6 +34,7 @@ TEST(ParseStatus, RecordedStatusGivesIdsSignalsAndCapabilities) {
     EXPECT_EQ(s->seccomp, 0);
     EXPECT_EQ(s->seccomp_filters, 0);
     EXPECT_TRUE(s->thp_enabled.has_value());
+    EXPECT_EQ(s->kernel_thread, false);
     EXPECT_FALSE(s->speculation_store_bypass.empty());
 }
 

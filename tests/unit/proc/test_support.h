@@ -35,8 +35,8 @@ inline bool proc_view_is_emulated() {
 }  // namespace stasis::proc::testing
 
 // Skips a live test under user-mode emulation.
-#define STASIS_SKIP_IF_EMULATED()                                                        \
-    do {                                                                                 \
-        if (::stasis::proc::testing::proc_view_is_emulated())                            \
+#define STASIS_SKIP_IF_EMULATED()                                                          \
+    do {                                                                                   \
+        if (::stasis::proc::testing::proc_view_is_emulated())                              \
             GTEST_SKIP() << "/proc/self is emulated (qemu-user): live /proc test skipped"; \
     } while (0)
