@@ -75,7 +75,8 @@ class PagemapReader {
     // (pagemap::has_data), ascending and maximal: two runs this call appends
     // never touch. Runs already in `out` are left alone. The range must lie
     // below the top of the task's address space ([vsyscall] does not: an
-    // error), page-aligned; pages of VM_PFNMAP areas ([vvar]) are not data.
+    // error), page-aligned. PAGEMAP_SCAN skips VM_PFNMAP areas ([vvar],
+    // device memory) outright: decide about those from smaps, not from here.
     Status present_runs(uint64_t start, uint64_t end, std::vector<PageRun> &out);
 
     bool uses_pagemap_scan() const { return use_scan_; }
