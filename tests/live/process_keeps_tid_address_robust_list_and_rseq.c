@@ -34,7 +34,7 @@ static long ncpus;
 
 static struct rseq *rseq_area(void) {
     if (__rseq_size == 0) return NULL; /* glibc's rseq registration is disabled */
-    return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+    return (struct rseq *)((char *)live_thread_pointer() + __rseq_offset);
 }
 
 /* EBUSY from rseq() means "this exact area, length and signature are

@@ -81,6 +81,9 @@ size_t live_page_size(void);
  * what later checks need and does not grow between two snapshots. */
 void live_extend_stack(size_t bytes);
 pid_t live_gettid(void);
+/* The thread pointer (what glibc's __rseq_offset is relative to); per
+ * architecture in arch/<arch>/thread_pointer.c or arch/generic/. */
+void *live_thread_pointer(void);
 
 /* Deterministic content: word i of a buffer filled with seed s is
  * live_pattern_word(s, offset_of_word). */
