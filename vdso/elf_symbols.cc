@@ -23,23 +23,41 @@ struct Layout {
     uint64_t sym_size, st_value_at, st_size_at, st_info_at, st_shndx_at;
 };
 constexpr Layout kLayout32{.word_size = 4,
-                           .ehdr_size = 52, .e_phoff_at = 28, .e_phentsize_at = 42, .e_phnum_at = 44,
-                           .phdr_size = 32, .p_offset_at = 4, .p_vaddr_at = 8, .p_filesz_at = 16,
+                           .ehdr_size = 52,
+                           .e_phoff_at = 28,
+                           .e_phentsize_at = 42,
+                           .e_phnum_at = 44,
+                           .phdr_size = 32,
+                           .p_offset_at = 4,
+                           .p_vaddr_at = 8,
+                           .p_filesz_at = 16,
                            .p_align_at = 28,
                            .dyn_size = 8,
-                           .sym_size = 16, .st_value_at = 4, .st_size_at = 8, .st_info_at = 12,
+                           .sym_size = 16,
+                           .st_value_at = 4,
+                           .st_size_at = 8,
+                           .st_info_at = 12,
                            .st_shndx_at = 14};
 constexpr Layout kLayout64{.word_size = 8,
-                           .ehdr_size = 64, .e_phoff_at = 32, .e_phentsize_at = 54, .e_phnum_at = 56,
-                           .phdr_size = 56, .p_offset_at = 8, .p_vaddr_at = 16, .p_filesz_at = 32,
+                           .ehdr_size = 64,
+                           .e_phoff_at = 32,
+                           .e_phentsize_at = 54,
+                           .e_phnum_at = 56,
+                           .phdr_size = 56,
+                           .p_offset_at = 8,
+                           .p_vaddr_at = 16,
+                           .p_filesz_at = 32,
                            .p_align_at = 48,
                            .dyn_size = 16,
-                           .sym_size = 24, .st_value_at = 8, .st_size_at = 16, .st_info_at = 4,
+                           .sym_size = 24,
+                           .st_value_at = 8,
+                           .st_size_at = 16,
+                           .st_info_at = 4,
                            .st_shndx_at = 6};
 
 // Bounds-checked reads in the image's byte order.
 class Bytes {
-public:
+  public:
     Bytes(std::span<const uint8_t> bytes, ByteOrder order) : bytes_(bytes), order_(order) {}
 
     uint64_t size() const { return bytes_.size(); }
@@ -58,7 +76,7 @@ public:
     }
     const uint8_t *data(uint64_t offset) const { return bytes_.data() + offset; }
 
-private:
+  private:
     std::span<const uint8_t> bytes_;
     ByteOrder order_;
 };
@@ -76,12 +94,12 @@ struct DynamicInfo {
 };
 
 class Parser {
-public:
+  public:
     explicit Parser(std::span<const uint8_t> image) : bytes_(image, ByteOrder::little) {}
 
     Result<ElfSymbols> run();
 
-private:
+  private:
     Status read_ident();
     Status read_program_headers();
     Status read_dynamic();
@@ -109,11 +127,15 @@ private:
 };
 
 Status Parser::read_ident() {
-    if (!bytes_.has(0, EI_NIDENT)) return malformed(log::cat("image of ", bytes_.size(), " bytes is shorter than e_ident"));
+    if (!bytes_.has(0, EI_NIDENT))
+        return malformed(log::cat("image of ", bytes_.size(), " bytes is shorter than e_ident"));
     if (std::memcmp(bytes_.data(0), ELFMAG, SELFMAG) != 0) return malformed("no ELF magic");
-    uint8_t elf_class = *bytes_.data(EI_CLASS), data = *bytes_.data(EI_DATA), version = *bytes_.data(EI_VERSION);
-    if (elf_class != ELFCLASS32 && elf_class != ELFCLASS64) return malformed(log::cat("unknown class ", int(elf_class)));
-    if (data != ELFDATA2LSB && data != ELFDATA2MSB) return malformed(log::cat("unknown byte order ", int(data)));
+    uint8_t elf_class = *bytes_.data(EI_CLASS), data = *bytes_.data(EI_DATA),
+            version = *bytes_.data(EI_VERSION);
+    if (elf_class != ELFCLASS32 && elf_class != ELFCLASS64)
+        return malformed(log::cat("unknown class ", int(elf_class)));
+    if (data != ELFDATA2LSB && data != ELFDATA2MSB)
+        return malformed(log::cat("unknown byte order ", int(data)));
     if (version != EV_CURRENT) return malformed(log::cat("unknown ELF version ", int(version)));
     out_.elf_class = elf_class == ELFCLASS32 ? ElfClass::elf32 : ElfClass::elf64;
     out_.byte_order = data == ELFDATA2LSB ? ByteOrder::little : ByteOrder::big;
@@ -164,23 +186,47 @@ Status Parser::read_dynamic() {
         const uint64_t tag = word(at);
         const uint64_t value = word(at + layout_->word_size);
         switch (tag) {
-            case DT_NULL: terminated = true; break;
-            case DT_HASH: dyn_.hash = value; break;
-            case DT_GNU_HASH: dyn_.gnu_hash = value; break;
-            case DT_SYMTAB: dyn_.symtab = value; break;
-            case DT_STRTAB: dyn_.strtab = value; break;
-            case DT_STRSZ: dyn_.strsz = value; break;
-            case DT_SYMENT: dyn_.syment = value; break;
-            case DT_VERSYM: dyn_.versym = value; break;
-            case DT_VERDEF: dyn_.verdef = value; break;
-            case DT_VERDEFNUM: dyn_.verdefnum = value; break;
-            default: break;
+            case DT_NULL:
+                terminated = true;
+                break;
+            case DT_HASH:
+                dyn_.hash = value;
+                break;
+            case DT_GNU_HASH:
+                dyn_.gnu_hash = value;
+                break;
+            case DT_SYMTAB:
+                dyn_.symtab = value;
+                break;
+            case DT_STRTAB:
+                dyn_.strtab = value;
+                break;
+            case DT_STRSZ:
+                dyn_.strsz = value;
+                break;
+            case DT_SYMENT:
+                dyn_.syment = value;
+                break;
+            case DT_VERSYM:
+                dyn_.versym = value;
+                break;
+            case DT_VERDEF:
+                dyn_.verdef = value;
+                break;
+            case DT_VERDEFNUM:
+                dyn_.verdefnum = value;
+                break;
+            default:
+                break;
         }
     }
     if (!terminated) return malformed("PT_DYNAMIC has no DT_NULL terminator");
-    if (!dyn_.symtab || !dyn_.strtab || !dyn_.strsz) return malformed("DT_SYMTAB, DT_STRTAB or DT_STRSZ missing");
-    if (!dyn_.hash && !dyn_.gnu_hash) return malformed("neither DT_HASH nor DT_GNU_HASH: symbol count unknown");
-    if (dyn_.syment && dyn_.syment != layout_->sym_size) return malformed(log::cat("DT_SYMENT ", dyn_.syment));
+    if (!dyn_.symtab || !dyn_.strtab || !dyn_.strsz)
+        return malformed("DT_SYMTAB, DT_STRTAB or DT_STRSZ missing");
+    if (!dyn_.hash && !dyn_.gnu_hash)
+        return malformed("neither DT_HASH nor DT_GNU_HASH: symbol count unknown");
+    if (dyn_.syment && dyn_.syment != layout_->sym_size)
+        return malformed(log::cat("DT_SYMENT ", dyn_.syment));
     STASIS_ASSIGN(strtab_offset_, file_offset(dyn_.strtab, dyn_.strsz, "DT_STRTAB"));
     return ok();
 }
@@ -236,11 +282,13 @@ Result<uint32_t> Parser::count_symbols() const {
 }
 
 Result<std::string_view> Parser::string_at(uint64_t name_offset) const {
-    if (name_offset >= dyn_.strsz) return malformed(log::cat("string offset ", name_offset, " past DT_STRSZ"));
+    if (name_offset >= dyn_.strsz)
+        return malformed(log::cat("string offset ", name_offset, " past DT_STRSZ"));
     const char *start = reinterpret_cast<const char *>(bytes_.data(strtab_offset_ + name_offset));
     const size_t room = dyn_.strsz - name_offset;
     const void *nul = std::memchr(start, 0, room);
-    if (!nul) return malformed(log::cat("string at ", name_offset, " is not terminated inside the string table"));
+    if (!nul)
+        return malformed(log::cat("string at ", name_offset, " is not terminated inside the string table"));
     return std::string_view(start, static_cast<const char *>(nul) - start);
 }
 

@@ -39,9 +39,9 @@ struct ElfSymbol {
 struct ElfSymbols {
     ElfClass elf_class = ElfClass::elf64;
     ByteOrder byte_order = ByteOrder::little;
-    uint16_t machine = 0;          // EM_*
-    uint64_t load_bias = 0;        // first PT_LOAD's p_vaddr - p_offset
-    std::string build_id;          // NT_GNU_BUILD_ID as lowercase hex, empty if none
+    uint16_t machine = 0;            // EM_*
+    uint64_t load_bias = 0;          // first PT_LOAD's p_vaddr - p_offset
+    std::string build_id;            // NT_GNU_BUILD_ID as lowercase hex, empty if none
     std::vector<ElfSymbol> symbols;  // defined, named dynamic symbols in symbol-table order
 
     // The first symbol with this name (any version), or nullptr.

@@ -11,40 +11,58 @@
 namespace stasis::check {
 namespace {
 
-// Every probe, in report order. `required`: checkpoint/restore cannot work
-// without it; the others degrade one feature (named in needed_for).
+// Every probe, in report order. Without a Need::required feature
+// checkpoint/restore cannot work; an optional one degrades what needed_for
+// names.
 constexpr ProbeSpec kProbes[] = {
-    {"ptrace-seize", true, "freezing tasks without a signal they could see (PTRACE_SEIZE, PTRACE_INTERRUPT)",
-     probe_ptrace_seize, true},
-    {"ptrace-regsets", true, "saving and restoring registers (PTRACE_GETREGSET)", probe_ptrace_regsets, true},
-    {"ptrace-peeksiginfo", true, "saving queued signals (PTRACE_PEEKSIGINFO)", probe_ptrace_peeksiginfo, true},
-    {"ptrace-rseq", true, "saving restartable-sequence registrations (PTRACE_GET_RSEQ_CONFIGURATION, 5.13)",
-     probe_ptrace_rseq, true},
-    {"process-vm", true, "copying memory out of and into tasks (process_vm_readv/writev)", probe_process_vm, true},
-    {"proc-pagemap", true, "finding the pages that exist (/proc/PID/pagemap)", probe_proc_pagemap, true},
-    {"pagemap-pfn", false, "recognising pages shared copy-on-write between tasks (PFNs in pagemap)",
-     probe_pagemap_pfn, true},
-    {"proc-map-files", true, "opening mapped files, deleted ones too (/proc/PID/map_files)", probe_proc_map_files, true},
-    {"kcmp", true, "finding files, memory and tables that tasks share (kcmp)", probe_kcmp, true},
-    {"pidfd", true, "copying file descriptors out of tasks (pidfd_open, pidfd_getfd, 5.6)", probe_pidfd, true},
-    {"clone3-set-tid", true, "restoring tasks with their original PIDs (clone3 set_tid, 5.5)",
-     probe_clone3_set_tid, false},
-    {"prctl-mm-map", true, "restoring brk, arguments, environment, auxv and exe link (PR_SET_MM_MAP)",
-     probe_prctl_mm_map, false},
-    {"memfd", true, "restoring shared anonymous memory and memfd files (memfd_create)", probe_memfd, false},
-    {"time-namespace", false, "keeping CLOCK_MONOTONIC and CLOCK_BOOTTIME continuous across hosts (5.6)",
-     probe_time_namespace, false},
-    {"timer-restore-ids", false, "recreating POSIX timers with their IDs in one call (6.15)",
-     probe_timer_restore_ids, false},
-    {"membarrier", false, "restoring membarrier registrations", probe_membarrier, false},
-    {"userfaultfd", false, "lazy restore: pages filled on first touch (--lazy-pages)", probe_userfaultfd, false},
-    {"pagemap-scan", false, "finding page categories without reading every pagemap entry (PAGEMAP_SCAN, 6.7)",
-     probe_pagemap_scan, false},
-    {"uffd-wp-async", false, "pre-dump dirty tracking, best method (userfaultfd async write-protect, 6.7)",
-     probe_uffd_wp_async, false},
-    {"soft-dirty", false, "pre-dump dirty tracking, fallback (soft-dirty bits)", probe_soft_dirty, false},
-    {"procmap-query", false, "listing VMAs without parsing text (PROCMAP_QUERY, 6.11)", probe_procmap_query, false},
-    {"vdso", false, "restoring the vDSO in place or through a proxy", probe_vdso, false},
+    {"ptrace-seize", Need::required,
+     "freezing tasks without a signal they could see (PTRACE_SEIZE, PTRACE_INTERRUPT)", probe_ptrace_seize,
+     Subject::child},
+    {"ptrace-regsets", Need::required, "saving and restoring registers (PTRACE_GETREGSET)",
+     probe_ptrace_regsets, Subject::child},
+    {"ptrace-peeksiginfo", Need::required, "saving queued signals (PTRACE_PEEKSIGINFO)",
+     probe_ptrace_peeksiginfo, Subject::child},
+    {"ptrace-rseq", Need::required,
+     "saving restartable-sequence registrations (PTRACE_GET_RSEQ_CONFIGURATION, 5.13)", probe_ptrace_rseq,
+     Subject::child},
+    {"process-vm", Need::required, "copying memory out of and into tasks (process_vm_readv/writev)",
+     probe_process_vm, Subject::child},
+    {"proc-pagemap", Need::required, "finding the pages that exist (/proc/PID/pagemap)", probe_proc_pagemap,
+     Subject::child},
+    {"pagemap-pfn", Need::optional, "recognising pages shared copy-on-write between tasks (PFNs in pagemap)",
+     probe_pagemap_pfn, Subject::child},
+    {"proc-map-files", Need::required, "opening mapped files, deleted ones too (/proc/PID/map_files)",
+     probe_proc_map_files, Subject::child},
+    {"kcmp", Need::required, "finding files, memory and tables that tasks share (kcmp)", probe_kcmp,
+     Subject::child},
+    {"pidfd", Need::required, "copying file descriptors out of tasks (pidfd_open, pidfd_getfd, 5.6)",
+     probe_pidfd, Subject::child},
+    {"clone3-set-tid", Need::required, "restoring tasks with their original PIDs (clone3 set_tid, 5.5)",
+     probe_clone3_set_tid, Subject::self},
+    {"prctl-mm-map", Need::required,
+     "restoring brk, arguments, environment, auxv and exe link (PR_SET_MM_MAP)", probe_prctl_mm_map,
+     Subject::self},
+    {"memfd", Need::required, "restoring shared anonymous memory and memfd files (memfd_create)", probe_memfd,
+     Subject::self},
+    {"time-namespace", Need::optional,
+     "keeping CLOCK_MONOTONIC and CLOCK_BOOTTIME continuous across hosts (5.6)", probe_time_namespace,
+     Subject::self},
+    {"timer-restore-ids", Need::optional, "recreating POSIX timers with their IDs in one call (6.15)",
+     probe_timer_restore_ids, Subject::self},
+    {"membarrier", Need::optional, "restoring membarrier registrations", probe_membarrier, Subject::self},
+    {"userfaultfd", Need::optional, "lazy restore: pages filled on first touch (--lazy-pages)",
+     probe_userfaultfd, Subject::self},
+    {"pagemap-scan", Need::optional,
+     "finding page categories without reading every pagemap entry (PAGEMAP_SCAN, 6.7)", probe_pagemap_scan,
+     Subject::self},
+    {"uffd-wp-async", Need::optional,
+     "pre-dump dirty tracking, best method (userfaultfd async write-protect, 6.7)", probe_uffd_wp_async,
+     Subject::self},
+    {"soft-dirty", Need::optional, "pre-dump dirty tracking, fallback (soft-dirty bits)", probe_soft_dirty,
+     Subject::self},
+    {"procmap-query", Need::optional, "listing VMAs without parsing text (PROCMAP_QUERY, 6.11)",
+     probe_procmap_query, Subject::self},
+    {"vdso", Need::optional, "restoring the vDSO in place or through a proxy", probe_vdso, Subject::self},
 };
 
 double now_ms() {
@@ -58,7 +76,8 @@ FeatureResult run_probe(const ProbeSpec &spec, ProbeContext &ctx) {
     ProbeOutcome o = spec.run(ctx);
     log::debug("check: ", spec.name, ": ", outcome_name(o.outcome), " in ", int((now_ms() - start) * 1000),
                " us: ", o.detail);
-    return FeatureResult{spec.name, o.outcome, spec.required, spec.needed_for, std::move(o.detail)};
+    return FeatureResult{spec.name, o.outcome, spec.need == Need::required, spec.needed_for,
+                         std::move(o.detail)};
 }
 
 DirtyTracking choose_dirty_tracking(const std::vector<FeatureResult> &features) {
@@ -88,7 +107,8 @@ void ProbeContext::start_tracee() {
         return;
     }
     tracee_ = std::move(*started);
-    if (auto st = tracee_->seize_and_interrupt(); !st.ok()) tracee_error_ = std::move(st).error().context("seizing a child");
+    if (auto st = tracee_->seize_and_interrupt(); !st.ok())
+        tracee_error_ = std::move(st).error().context("seizing a child");
 }
 
 Result<Tracee *> ProbeContext::tracee() {
@@ -113,18 +133,24 @@ std::span<const ProbeSpec> probe_table() { return kProbes; }
 
 const char *outcome_name(Outcome o) {
     switch (o) {
-        case Outcome::ok: return "ok";
-        case Outcome::warn: return "warn";
-        case Outcome::missing: return "missing";
+        case Outcome::ok:
+            return "ok";
+        case Outcome::warn:
+            return "warn";
+        case Outcome::missing:
+            return "missing";
     }
     return "?";
 }
 
 const char *dirty_tracking_name(DirtyTracking d) {
     switch (d) {
-        case DirtyTracking::uffd_wp_async: return "uffd-wp-async";
-        case DirtyTracking::soft_dirty: return "soft-dirty";
-        case DirtyTracking::page_hashes: return "page-hashes";
+        case DirtyTracking::uffd_wp_async:
+            return "uffd-wp-async";
+        case DirtyTracking::soft_dirty:
+            return "soft-dirty";
+        case DirtyTracking::page_hashes:
+            return "page-hashes";
     }
     return "?";
 }
@@ -146,9 +172,9 @@ Report run_all() {
         // Probes that need the seized child run last, so that it stops
         // while the others work; the report keeps the table's order.
         report.features.resize(std::size(kProbes));
-        for (bool tracee_phase : {false, true})
+        for (Subject phase : {Subject::self, Subject::child})
             for (size_t i = 0; i < std::size(kProbes); i++)
-                if (kProbes[i].uses_tracee == tracee_phase) report.features[i] = run_probe(kProbes[i], ctx);
+                if (kProbes[i].subject == phase) report.features[i] = run_probe(kProbes[i], ctx);
         report.vdso = ctx.vdso();
         log::debug("check: probes done at ", int((now_ms() - start) * 1000), " us");
     }  // the probed child is killed and reaped here, inside the measured time

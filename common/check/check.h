@@ -21,7 +21,7 @@ enum class Outcome { ok, warn, missing };
 const char *outcome_name(Outcome o);
 
 struct FeatureResult {
-    std::string name;        // stable, kebab-case: `stasis check --feature NAME`
+    std::string name;  // stable, kebab-case: `stasis check --feature NAME`
     Outcome outcome = Outcome::missing;
     bool required = false;   // checkpoint/restore cannot work without it
     std::string needed_for;  // what stasis uses it for

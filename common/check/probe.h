@@ -28,7 +28,7 @@ ProbeOutcome missing_errno(std::string_view what, int err = errno);
 // What probes share within one `stasis check` run: the seized child is
 // started once, on first use, and the vDSO is inspected once.
 class ProbeContext {
-public:
+  public:
     ProbeContext();
     // Forks and seizes the child without waiting for it to stop, so that the
     // wait overlaps with other probes (a loaded machine may take
@@ -39,7 +39,7 @@ public:
     const VdsoReport &vdso();
     size_t page_size() const { return page_size_; }
 
-private:
+  private:
     size_t page_size_;
     std::unique_ptr<Tracee> tracee_;
     bool tracee_stopped_ = false;
@@ -49,12 +49,18 @@ private:
 
 using ProbeFn = ProbeOutcome (*)(ProbeContext &);
 
+// Whether checkpoint/restore can work without the feature.
+enum class Need : bool { optional, required };
+// What a probe works on: this process, or the seized child (those probes run
+// after the others, once the child has had time to stop).
+enum class Subject : bool { self, child };
+
 struct ProbeSpec {
     const char *name;
-    bool required;
+    Need need;
     const char *needed_for;
     ProbeFn run;
-    bool uses_tracee;  // run after the others, once the child has had time to stop
+    Subject subject;
 };
 
 // Every probe, in report order (check.cc).

@@ -19,7 +19,7 @@ namespace {
 using log::cat;
 
 class Fd {
-public:
+  public:
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() {
         if (fd_ >= 0) close(fd_);
@@ -29,13 +29,13 @@ public:
     int get() const { return fd_; }
     bool valid() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_;
 };
 
 // Anonymous pages of our own, every one touched (present), unmapped on exit.
 class ScratchPages {
-public:
+  public:
     ScratchPages(size_t count, size_t page_size) : size_(count * page_size) {
         void *p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         base_ = p == MAP_FAILED ? nullptr : static_cast<uint8_t *>(p);
@@ -50,7 +50,7 @@ public:
     size_t size() const { return size_; }
     uint64_t address() const { return uint64_t(reinterpret_cast<uintptr_t>(base_)); }
 
-private:
+  private:
     size_t size_;
     uint8_t *base_ = nullptr;
 };
@@ -74,15 +74,20 @@ struct NamedFeature {
     const char *name;
 };
 constexpr NamedFeature kUffdFeatures[] = {
-    {UFFD_FEATURE_EVENT_FORK, "EVENT_FORK"},           {UFFD_FEATURE_EVENT_REMAP, "EVENT_REMAP"},
-    {UFFD_FEATURE_EVENT_REMOVE, "EVENT_REMOVE"},       {UFFD_FEATURE_EVENT_UNMAP, "EVENT_UNMAP"},
-    {UFFD_FEATURE_MISSING_SHMEM, "MISSING_SHMEM"},     {UFFD_FEATURE_PAGEFAULT_FLAG_WP, "PAGEFAULT_FLAG_WP"},
-    {UFFD_FEATURE_WP_UNPOPULATED, "WP_UNPOPULATED"},   {UFFD_FEATURE_WP_ASYNC, "WP_ASYNC"},
-    {UFFD_FEATURE_MOVE, "MOVE"},                       {UFFD_FEATURE_THREAD_ID, "THREAD_ID"},
+    {UFFD_FEATURE_EVENT_FORK, "EVENT_FORK"},
+    {UFFD_FEATURE_EVENT_REMAP, "EVENT_REMAP"},
+    {UFFD_FEATURE_EVENT_REMOVE, "EVENT_REMOVE"},
+    {UFFD_FEATURE_EVENT_UNMAP, "EVENT_UNMAP"},
+    {UFFD_FEATURE_MISSING_SHMEM, "MISSING_SHMEM"},
+    {UFFD_FEATURE_PAGEFAULT_FLAG_WP, "PAGEFAULT_FLAG_WP"},
+    {UFFD_FEATURE_WP_UNPOPULATED, "WP_UNPOPULATED"},
+    {UFFD_FEATURE_WP_ASYNC, "WP_ASYNC"},
+    {UFFD_FEATURE_MOVE, "MOVE"},
+    {UFFD_FEATURE_THREAD_ID, "THREAD_ID"},
 };
 // Lazy restore follows the restored task's fork, mremap, madvise and munmap.
-constexpr uint64_t kLazyNeeds = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |
-                                UFFD_FEATURE_EVENT_UNMAP;
+constexpr uint64_t kLazyNeeds =
+    UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP;
 
 std::string feature_names(uint64_t features, bool present) {
     std::string out;
@@ -147,11 +152,13 @@ ProbeOutcome probe_uffd_wp_async(ProbeContext &ctx) {
     uffdio_api api{};
     api.api = UFFD_API;
     api.features = UFFD_FEATURE_WP_ASYNC;
-    if (ioctl(uffd.get(), UFFDIO_API, &api) != 0) return missing_errno("UFFDIO_API with UFFD_FEATURE_WP_ASYNC (6.7)");
+    if (ioctl(uffd.get(), UFFDIO_API, &api) != 0)
+        return missing_errno("UFFDIO_API with UFFD_FEATURE_WP_ASYNC (6.7)");
     uffdio_register reg{};
     reg.range = {pages.address(), pages.size()};
     reg.mode = UFFDIO_REGISTER_MODE_WP;
-    if (ioctl(uffd.get(), UFFDIO_REGISTER, &reg) != 0) return missing_errno("UFFDIO_REGISTER write-protect mode");
+    if (ioctl(uffd.get(), UFFDIO_REGISTER, &reg) != 0)
+        return missing_errno("UFFDIO_REGISTER write-protect mode");
     stasis_uffdio_writeprotect wp{};
     wp.range = {pages.address(), pages.size()};
     wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
@@ -184,14 +191,16 @@ ProbeOutcome probe_soft_dirty(ProbeContext &ctx) {
     if (!page.base()) return missing_errno("mmap");
     Fd clear_refs(open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC));
     if (!clear_refs.valid()) return missing_errno("open /proc/self/clear_refs");
-    if (write(clear_refs.get(), STASIS_CLEAR_REFS_SOFT_DIRTY, 1) != 1) return missing_errno("clear soft-dirty bits");
+    if (write(clear_refs.get(), STASIS_CLEAR_REFS_SOFT_DIRTY, 1) != 1)
+        return missing_errno("clear soft-dirty bits");
     *reinterpret_cast<volatile uint8_t *>(page.base()) = 0xa5;
     Fd pagemap(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     uint64_t entry = 0;
     const off_t at = off_t(page.address() / ctx.page_size() * sizeof entry);
     if (!pagemap.valid() || pread(pagemap.get(), &entry, sizeof entry, at) != ssize_t(sizeof entry))
         return missing_errno("read /proc/self/pagemap");
-    if (!(entry & STASIS_PM_SOFT_DIRTY)) return missing("a written page is not soft-dirty (CONFIG_MEM_SOFT_DIRTY off)");
+    if (!(entry & STASIS_PM_SOFT_DIRTY))
+        return missing("a written page is not soft-dirty (CONFIG_MEM_SOFT_DIRTY off)");
     return passed("written pages are marked soft-dirty");
 }
 

@@ -33,7 +33,7 @@ ProbeOutcome with_tracee(ProbeContext &ctx, Body body) {
 }
 
 class Fd {
-public:
+  public:
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() {
         if (fd_ >= 0) close(fd_);
@@ -43,7 +43,7 @@ public:
     int get() const { return fd_; }
     bool valid() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_;
 };
 
@@ -100,7 +100,8 @@ ProbeOutcome probe_ptrace_rseq(ProbeContext &ctx) {
         long n = ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), t.pid(),
                         reinterpret_cast<void *>(sizeof conf), &conf);
         if (n < 0) return missing_errno("PTRACE_GET_RSEQ_CONFIGURATION");
-        if (conf.rseq_abi_pointer == 0) return passed("works; the child has no rseq area (libc did not register one)");
+        if (conf.rseq_abi_pointer == 0)
+            return passed("works; the child has no rseq area (libc did not register one)");
         return passed(cat("child's rseq area at ", hex(conf.rseq_abi_pointer), ", ", conf.rseq_abi_size,
                           " bytes, signature ", hex(conf.signature)));
     });
@@ -158,7 +159,7 @@ ProbeOutcome probe_proc_map_files(ProbeContext &ctx) {
             const std::string path = cat("/proc/", t.pid(), "/map_files/", range);
             Fd file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
             if (!file.valid()) return missing_errno(cat("open ", path));
-            struct stat st{};
+            struct stat st {};
             if (fstat(file.get(), &st) != 0) return missing_errno(cat("fstat ", path));
             return passed(cat("opened a mapped file through map_files (", line.substr(slash), ")"));
         }

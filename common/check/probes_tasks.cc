@@ -55,11 +55,16 @@ long clone_with_pid(pid_t pid) {
 
 ProbeOutcome explain_clone3_failure(int err) {
     switch (err) {
-        case ENOSYS: return missing("clone3() does not exist (5.3)");
-        case EPERM: return missing("set_tid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE in the PID namespace's owner");
+        case ENOSYS:
+            return missing("clone3() does not exist (5.3)");
+        case EPERM:
+            return missing(
+                "set_tid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE in the PID namespace's owner");
         case E2BIG:
-        case EINVAL: return missing(cat("clone3() refuses set_tid (5.5): ", std::strerror(err)));
-        default: return missing_errno("clone3 with set_tid", err);
+        case EINVAL:
+            return missing(cat("clone3() refuses set_tid (5.5): ", std::strerror(err)));
+        default:
+            return missing_errno("clone3 with set_tid", err);
     }
 }
 
@@ -86,7 +91,8 @@ ProbeOutcome probe_prctl_mm_map(ProbeContext &) {
     if (prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, &size, 0, 0) != 0)
         return missing_errno("prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE) (needs CONFIG_CHECKPOINT_RESTORE)");
     if (size != sizeof(stasis_prctl_mm_map))
-        return missing(cat("kernel's struct prctl_mm_map is ", size, " bytes, stasis knows ", sizeof(stasis_prctl_mm_map)));
+        return missing(cat("kernel's struct prctl_mm_map is ", size, " bytes, stasis knows ",
+                           sizeof(stasis_prctl_mm_map)));
     return passed(cat("struct prctl_mm_map of ", size, " bytes"));
 }
 
@@ -108,7 +114,8 @@ ProbeOutcome probe_time_namespace(ProbeContext &) {
 ProbeOutcome probe_timer_restore_ids(ProbeContext &) {
     long mode = prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0);
     if (mode < 0)
-        return missing("PR_TIMER_CREATE_RESTORE_IDS unknown (6.15): timer IDs are restored by creating timers in order");
+        return missing(
+            "PR_TIMER_CREATE_RESTORE_IDS unknown (6.15): timer IDs are restored by creating timers in order");
     return passed("timer_create() can be given the timer ID");
 }
 

@@ -16,10 +16,18 @@ std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];
@@ -60,8 +68,9 @@ void table_vdso(std::ostringstream &out, const Report &r) {
     out << "\nspecial mappings, in address order:\n";
     if (v.mappings.empty()) out << "  none\n";
     for (const auto &m : v.mappings) {
-        out << "  " << padded(m.name, 14) << padded(log::cat(hex(m.start)), 19) << human_size(m.end - m.start) << " ("
-            << (m.end - m.start) / r.page_size << ((m.end - m.start) / r.page_size == 1 ? " page)\n" : " pages)\n");
+        out << "  " << padded(m.name, 14) << padded(log::cat(hex(m.start)), 19) << human_size(m.end - m.start)
+            << " (" << (m.end - m.start) / r.page_size
+            << ((m.end - m.start) / r.page_size == 1 ? " page)\n" : " pages)\n");
     }
     for (const auto &u : v.unknown) out << "  " << padded(u, 14) << "UNKNOWN to stasis\n";
     if (!v.error.empty()) out << "  [vdso] unreadable: " << v.error << "\n";
@@ -72,8 +81,8 @@ void table_vdso(std::ostringstream &out, const Report &r) {
         << elf.machine << ", build-id " << (elf.build_id.empty() ? "none" : elf.build_id) << "\n";
     out << "vDSO symbols:\n";
     for (const auto &s : elf.symbols) {
-        out << "  " << padded(s.version.empty() ? s.name : s.name + "@" + s.version, 40) << "+" << hex(s.offset)
-            << " (" << s.size << " bytes)\n";
+        out << "  " << padded(s.version.empty() ? s.name : s.name + "@" + s.version, 40) << "+"
+            << hex(s.offset) << " (" << s.size << " bytes)\n";
     }
 }
 
@@ -96,9 +105,10 @@ std::string render_table(const Report &r) {
 }
 
 std::string render_feature_json(const FeatureResult &f) {
-    return log::cat("{\"name\": ", json_string(f.name), ", \"status\": ", json_string(outcome_name(f.outcome)),
-                    ", \"required\": ", f.required ? "true" : "false", ", \"needed_for\": ", json_string(f.needed_for),
-                    ", \"detail\": ", json_string(f.detail), "}");
+    return log::cat(
+        "{\"name\": ", json_string(f.name), ", \"status\": ", json_string(outcome_name(f.outcome)),
+        ", \"required\": ", f.required ? "true" : "false", ", \"needed_for\": ", json_string(f.needed_for),
+        ", \"detail\": ", json_string(f.detail), "}");
 }
 
 std::string render_json(const Report &r) {
@@ -116,24 +126,28 @@ std::string render_json(const Report &r) {
     out << "\n  ],\n  \"special_mappings\": [";
     for (size_t i = 0; i < r.vdso.mappings.size(); i++) {
         const auto &m = r.vdso.mappings[i];
-        out << (i ? ", " : "") << "{\"name\": " << json_string(m.name) << ", \"start\": " << hex_string(m.start)
-            << ", \"end\": " << hex_string(m.end) << ", \"size\": " << (m.end - m.start) << "}";
+        out << (i ? ", " : "") << "{\"name\": " << json_string(m.name)
+            << ", \"start\": " << hex_string(m.start) << ", \"end\": " << hex_string(m.end)
+            << ", \"size\": " << (m.end - m.start) << "}";
     }
     out << "],\n  \"unknown_special_mappings\": [";
-    for (size_t i = 0; i < r.vdso.unknown.size(); i++) out << (i ? ", " : "") << json_string(r.vdso.unknown[i]);
+    for (size_t i = 0; i < r.vdso.unknown.size(); i++)
+        out << (i ? ", " : "") << json_string(r.vdso.unknown[i]);
     out << "],\n  \"vdso\": ";
     if (!r.vdso.elf) {
         out << "{\"error\": " << json_string(r.vdso.error) << "}\n}\n";
         return out.str();
     }
     const auto &elf = *r.vdso.elf;
-    out << "{\"elf_class\": " << (elf.elf_class == vdso::ElfClass::elf64 ? 64 : 32) << ", \"byte_order\": "
-        << json_string(elf.byte_order == vdso::ByteOrder::little ? "little" : "big") << ", \"machine\": "
-        << elf.machine << ", \"build_id\": " << json_string(elf.build_id) << ", \"symbols\": [";
+    out << "{\"elf_class\": " << (elf.elf_class == vdso::ElfClass::elf64 ? 64 : 32)
+        << ", \"byte_order\": " << json_string(elf.byte_order == vdso::ByteOrder::little ? "little" : "big")
+        << ", \"machine\": " << elf.machine << ", \"build_id\": " << json_string(elf.build_id)
+        << ", \"symbols\": [";
     for (size_t i = 0; i < elf.symbols.size(); i++) {
         const auto &s = elf.symbols[i];
-        out << (i ? ", " : "") << "{\"name\": " << json_string(s.name) << ", \"version\": " << json_string(s.version)
-            << ", \"offset\": " << s.offset << ", \"size\": " << s.size << "}";
+        out << (i ? ", " : "") << "{\"name\": " << json_string(s.name)
+            << ", \"version\": " << json_string(s.version) << ", \"offset\": " << s.offset
+            << ", \"size\": " << s.size << "}";
     }
     out << "]}\n}\n";
     return out.str();

@@ -13,7 +13,7 @@
 namespace stasis::check {
 
 class Tracee {
-public:
+  public:
     // Forks the child (not yet seized).
     static Result<std::unique_ptr<Tracee>> start();
     ~Tracee();
@@ -35,7 +35,7 @@ public:
     // description, in this process too (the ready pipe's write end).
     int child_fd() const { return child_fd_; }
 
-private:
+  private:
     Tracee() = default;
 
     pid_t pid_ = -1;

@@ -20,14 +20,14 @@ namespace stasis::check {
 namespace {
 
 // Mappings the kernel installs itself; dump and restore treat each by name.
-constexpr std::array<std::string_view, 7> kSpecial = {"[vdso]",   "[vvar]",    "[vvar_vclock]", "[vsyscall]",
+constexpr std::array<std::string_view, 7> kSpecial = {"[vdso]",    "[vvar]",    "[vvar_vclock]", "[vsyscall]",
                                                       "[sigpage]", "[vectors]", "[uprobes]"};
 
 // Bracketed names that are ordinary memory to stasis.
 bool is_ordinary_bracketed(std::string_view name) {
     return name == "[heap]" || name == "[stack]" || name.starts_with("[anon:") ||  // PR_SET_VMA names (5.17)
-           name.starts_with("[anon_shmem:") ||                                      // named shmem (6.2)
-           name.starts_with("[stack:");                                             // thread stacks before 4.5
+           name.starts_with("[anon_shmem:") ||                                     // named shmem (6.2)
+           name.starts_with("[stack:");                                            // thread stacks before 4.5
 }
 
 bool parse_hex(std::string_view text, uint64_t &out) {

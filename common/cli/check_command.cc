@@ -44,8 +44,8 @@ int run_check(const Args &args) {
     std::fputs(out.c_str(), stdout);
     std::fflush(stdout);
     if (const check::FeatureResult *missing = report.first_missing_required()) {
-        return fail(kCommand, Error(log::cat("required kernel feature missing: ", missing->name, " (needed for ",
-                                             missing->needed_for, "): ", missing->detail)));
+        return fail(kCommand, Error(log::cat("required kernel feature missing: ", missing->name,
+                                             " (needed for ", missing->needed_for, "): ", missing->detail)));
     }
     return kExitOk;
 }

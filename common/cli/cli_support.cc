@@ -56,7 +56,7 @@ Status apply_logging(const LogSettings &settings, const std::string &base_dir) {
 }
 
 Status check_images_dir(const std::string &dir, bool for_writing) {
-    struct stat st{};
+    struct stat st {};
     if (stat(dir.c_str(), &st) != 0) return Error::from_errno(log::cat("images directory ", dir));
     if (!S_ISDIR(st.st_mode)) return Error(log::cat("images directory ", dir, ": not a directory"));
     if (for_writing && access(dir.c_str(), W_OK | X_OK) != 0)

@@ -53,8 +53,9 @@ int run_stasis(const std::vector<std::string> &args) {
         return find_command(args[1])->run({"--help"});
     const Dispatch d = split_command_line(args);
     if (d.command.empty()) {
-        std::fprintf(stderr, "stasis: error: %s (see stasis --help)\n",
-                     first.starts_with("-") ? "no command given" : ("unknown command '" + first + "'").c_str());
+        std::fprintf(
+            stderr, "stasis: error: %s (see stasis --help)\n",
+            first.starts_with("-") ? "no command given" : ("unknown command '" + first + "'").c_str());
         return kExitUsage;
     }
     return find_command(d.command)->run(d.args);

@@ -12,8 +12,8 @@ int run_stasis(const std::vector<std::string> &args);
 // Where the command sits and what it gets: CRIU accepts options before the
 // command too (`criu -v4 dump -t 1`), so leading options are passed to it.
 struct Dispatch {
-    std::string command;             // empty: none found
-    std::vector<std::string> args;   // its arguments, leading options first
+    std::string command;            // empty: none found
+    std::vector<std::string> args;  // its arguments, leading options first
 };
 Dispatch split_command_line(const std::vector<std::string> &args);
 

@@ -4,4 +4,6 @@
 
 #include "common/cli/dispatch.h"
 
-int main(int argc, char **argv) { return stasis::cli::run_stasis(std::vector<std::string>(argv + 1, argv + argc)); }
+int main(int argc, char **argv) {
+    return stasis::cli::run_stasis(std::vector<std::string>(argv + 1, argv + argc));
+}

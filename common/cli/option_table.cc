@@ -8,26 +8,29 @@ constexpr OptionSpec kCommon[] = {
      "write the log to FILE, created with mode 0600 (a relative FILE is placed in the images directory, as "
      "CRIU does); errors are shown on stderr as well"},
     {"verbosity", 'v', "N", ValueKind::verbosity,
-     "log level: 0 nothing, 1 errors, 2 warnings (default), 3 info, 4 debug; -v raises it by one, -vv by two"},
+     "log level: 0 nothing, 1 errors, 2 warnings (default), 3 info, 4 debug; -v raises it by one, -vv by "
+     "two"},
     {"help", 'h', nullptr, ValueKind::flag, "show the options of this command"},
 };
 
-constexpr OptionSpec kFileValidation = {
-    "file-validation", 0, "MODE", ValueKind::text,
-    "how restore recognises mapped files: size, build-id (default) or checksum; CRIU's spellings filesize and "
-    "buildid are accepted"};
+constexpr OptionSpec kFileValidation = {"file-validation", 0, "MODE", ValueKind::text,
+                                        "how restore recognises mapped files: size, build-id (default) or "
+                                        "checksum; CRIU's spellings filesize and "
+                                        "buildid are accepted"};
 constexpr OptionSpec kShellJob = {"shell-job", 0, nullptr, ValueKind::flag,
                                   "the tree was started from a shell and shares its terminal and session"};
 
 constexpr OptionSpec kDump[] = {
     {"tree", 't', "PID", ValueKind::text, "root of the process tree to checkpoint (required)"},
     {"images-dir", 'D', "DIR", ValueKind::text, "existing directory to write the images to (required)"},
-    {"leave-running", 0, nullptr, ValueKind::flag, "let the tree run on after the dump instead of killing it"},
+    {"leave-running", 0, nullptr, ValueKind::flag,
+     "let the tree run on after the dump instead of killing it"},
     kShellJob,
     {"track-mem", 0, nullptr, ValueKind::flag,
      "keep tracking memory writes so that the next dump writes only the pages that changed"},
     {"prev-images-dir", 0, "DIR", ValueKind::text,
-     "images of the previous pre-dump, absolute or relative to the images directory; unchanged pages refer to "
+     "images of the previous pre-dump, absolute or relative to the images directory; unchanged pages refer "
+     "to "
      "them"},
     {"lazy-pages", 0, nullptr, ValueKind::flag,
      "leave anonymous memory out of the images, for a lazy restore to fetch on first touch"},
@@ -39,7 +42,8 @@ constexpr OptionSpec kPreDump[] = {
     {"images-dir", 'D', "DIR", ValueKind::text, "existing directory to write the images to (required)"},
     {"prev-images-dir", 0, "DIR", ValueKind::text,
      "images of the previous pre-dump, absolute or relative to the images directory"},
-    {"track-mem", 0, nullptr, ValueKind::flag, "accepted for CRIU compatibility: pre-dump always tracks memory"},
+    {"track-mem", 0, nullptr, ValueKind::flag,
+     "accepted for CRIU compatibility: pre-dump always tracks memory"},
     kShellJob,
 };
 
@@ -68,7 +72,8 @@ constexpr OptionSpec kLazyPages[] = {
 };
 
 constexpr OptionSpec kPageServer[] = {
-    {"images-dir", 'D', "DIR", ValueKind::text, "directory to store received pages in, or to serve them from"},
+    {"images-dir", 'D', "DIR", ValueKind::text,
+     "directory to store received pages in, or to serve them from"},
     {"address", 0, "ADDR", ValueKind::text, "address to listen on (default: every address)"},
     {"port", 0, "PORT", ValueKind::text, "TCP port to listen on (required)"},
 };
@@ -82,8 +87,8 @@ constexpr CommandSpec kCommands[] = {
      "Copy the memory of a running tree ahead of a dump. The tree keeps running and its memory writes are "
      "tracked, so that the final dump (with --prev-images-dir) writes only the pages that changed.",
      kPreDump},
-    {"restore", "-D DIR [options]",
-     "Restore the process tree checkpointed in DIR, with its original PIDs.", kRestore},
+    {"restore", "-D DIR [options]", "Restore the process tree checkpointed in DIR, with its original PIDs.",
+     kRestore},
     {"check", "[--json] [--feature NAME]",
      "Probe the running kernel for every feature checkpoint and restore use, and show this kernel's vDSO "
      "layout. Exits 0 when checkpoint/restore can work here.",

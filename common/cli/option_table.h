@@ -19,7 +19,7 @@ struct OptionSpec {
     char short_name;         // 'D', or 0 for none
     const char *value_name;  // "DIR"; nullptr for flags
     ValueKind kind;
-    const char *help;        // one sentence, no trailing period
+    const char *help;  // one sentence, no trailing period
 };
 
 struct CommandSpec {

@@ -34,7 +34,7 @@ std::pair<std::string, std::string> verbosity_word(const std::string &word) {
 }
 
 class VerbosityValue : public po::value_semantic_codecvt_helper<char> {
-public:
+  public:
     std::string name() const override { return "[N]"; }
     unsigned min_tokens() const override { return 0; }
     unsigned max_tokens() const override { return 1; }
@@ -43,7 +43,7 @@ public:
     bool apply_default(boost::any &) const override { return false; }
     void notify(const boost::any &) const override {}
 
-protected:
+  protected:
     void xparse(boost::any &store, const std::vector<std::string> &tokens) const override {
         const int level = store.empty() ? kDefaultVerbosity : boost::any_cast<int>(store);
         std::string_view argument = tokens.empty() ? std::string_view() : std::string_view(tokens[0]);
@@ -65,11 +65,15 @@ void add_options(po::options_description &desc, std::span<const OptionSpec> opti
     for (const auto &o : options) {
         const std::string name = boost_name(o);
         switch (o.kind) {
-            case ValueKind::flag: desc.add_options()(name.c_str(), po::bool_switch()); break;
+            case ValueKind::flag:
+                desc.add_options()(name.c_str(), po::bool_switch());
+                break;
             case ValueKind::text:
                 desc.add_options()(name.c_str(), po::value<std::string>()->value_name(o.value_name));
                 break;
-            case ValueKind::verbosity: desc.add_options()(name.c_str(), new VerbosityValue()); break;
+            case ValueKind::verbosity:
+                desc.add_options()(name.c_str(), new VerbosityValue());
+                break;
         }
     }
 }
@@ -86,8 +90,12 @@ ParsedOptions collect(const po::variables_map &vm, const CommandSpec &spec) {
                 case ValueKind::flag:
                     if (it->second.as<bool>()) out.flags.insert(o.long_name);
                     break;
-                case ValueKind::text: out.values[o.long_name] = it->second.as<std::string>(); break;
-                case ValueKind::verbosity: out.verbosity = it->second.as<int>(); break;
+                case ValueKind::text:
+                    out.values[o.long_name] = it->second.as<std::string>();
+                    break;
+                case ValueKind::verbosity:
+                    out.verbosity = it->second.as<int>();
+                    break;
             }
         }
     };
@@ -160,7 +168,11 @@ Result<ParsedOptions> parse_options(const CommandSpec &spec, const std::vector<s
     po::variables_map vm;
     // Boost reports problems by throwing; they stop here, as usage errors.
     try {
-        po::store(po::command_line_parser(args).options(desc).positional(positional).extra_parser(verbosity_word).run(),
+        po::store(po::command_line_parser(args)
+                      .options(desc)
+                      .positional(positional)
+                      .extra_parser(verbosity_word)
+                      .run(),
                   vm);
     } catch (const po::error &e) {
         return Error(e.what());
@@ -174,7 +186,8 @@ Result<ParsedOptions> parse_options(const CommandSpec &spec, const std::vector<s
 
 std::string render_help(const CommandSpec &spec) {
     std::ostringstream out;
-    out << "usage: stasis " << spec.name << " " << spec.synopsis << "\n\n" << wrap(spec.description, 0, 100) << "\n";
+    out << "usage: stasis " << spec.name << " " << spec.synopsis << "\n\n"
+        << wrap(spec.description, 0, 100) << "\n";
     if (!spec.options.empty()) {
         out << "\noptions:\n";
         render_options(out, spec.options);

@@ -86,7 +86,8 @@ Report sample_report() {
     r.page_size = 4096;
     r.elapsed_ms = 3.5;
     r.dirty_tracking = DirtyTracking::soft_dirty;
-    r.features.push_back({"clone3-set-tid", Outcome::missing, true, "restoring PIDs", "says \"no\"\n\tand\x01"});
+    r.features.push_back(
+        {"clone3-set-tid", Outcome::missing, true, "restoring PIDs", "says \"no\"\n\tand\x01"});
     r.features.push_back({"soft-dirty", Outcome::ok, false, "pre-dump", "fine"});
     r.vdso = parse_special_mappings(kX86Maps);
     return r;

@@ -82,7 +82,8 @@ INSTANTIATE_TEST_SUITE_P(
                     UsageCase{{"-t", "1", "-D", "/x", "stray"}, "unexpected argument 'stray'"},
                     UsageCase{{"-t", "1", "-t", "2", "-D", "/x"}, "cannot be specified more than once"},
                     UsageCase{{"-t"}, "argument for option '--tree' is missing"},
-                    UsageCase{{"-t", "1", "-D", "/x", "--file-validation", "md5"}, "invalid --file-validation"},
+                    UsageCase{{"-t", "1", "-D", "/x", "--file-validation", "md5"},
+                              "invalid --file-validation"},
                     UsageCase{{"-t", "1", "-D", ""}, "empty -D/--images-dir DIR"}));
 
 TEST(DumpOptions, HelpNeedsNoOtherOption) {
@@ -121,18 +122,20 @@ TEST_P(Verbosity, FollowsCriusRules) {
     EXPECT_EQ(inv->log.verbosity, GetParam().level);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    CriuSpellings, Verbosity,
-    testing::Values(VerbosityCase{{}, 2}, VerbosityCase{{"-v"}, 3}, VerbosityCase{{"-vv"}, 4},
-                    VerbosityCase{{"-vvv"}, 4}, VerbosityCase{{"-v0"}, 0}, VerbosityCase{{"-v1"}, 1},
-                    VerbosityCase{{"-v4"}, 4}, VerbosityCase{{"-v9"}, 4}, VerbosityCase{{"-v", "-v"}, 4},
-                    VerbosityCase{{"-v1", "-v"}, 2}, VerbosityCase{{"-v", "-v0"}, 0},
-                    VerbosityCase{{"--verbosity"}, 3}, VerbosityCase{{"--verbosity=1"}, 1}));
+INSTANTIATE_TEST_SUITE_P(CriuSpellings, Verbosity,
+                         testing::Values(VerbosityCase{{}, 2}, VerbosityCase{{"-v"}, 3},
+                                         VerbosityCase{{"-vv"}, 4}, VerbosityCase{{"-vvv"}, 4},
+                                         VerbosityCase{{"-v0"}, 0}, VerbosityCase{{"-v1"}, 1},
+                                         VerbosityCase{{"-v4"}, 4}, VerbosityCase{{"-v9"}, 4},
+                                         VerbosityCase{{"-v", "-v"}, 4}, VerbosityCase{{"-v1", "-v"}, 2},
+                                         VerbosityCase{{"-v", "-v0"}, 0}, VerbosityCase{{"--verbosity"}, 3},
+                                         VerbosityCase{{"--verbosity=1"}, 1}));
 
 TEST(Verbosity, NeverTakesTheNextWordAsItsLevel) {
     auto inv = parse_dump({"-t", "1", "-D", "/x", "-v", "3"}, false);
     ASSERT_FALSE(inv.ok());
-    EXPECT_NE(inv.error().message().find("unexpected argument '3'"), std::string::npos) << inv.error().message();
+    EXPECT_NE(inv.error().message().find("unexpected argument '3'"), std::string::npos)
+        << inv.error().message();
 }
 
 TEST(Verbosity, RefusesALevelThatIsNotANumber) {
@@ -160,8 +163,8 @@ TEST(LogFile, RelativePathsLandInTheImagesDirectory) {
 }
 
 TEST(RestoreOptions, CriuSpellingsFillEveryField) {
-    auto inv = parse_restore({"-D", "/imgs", "-d", "--shell-job", "--lazy-pages", "--file-validation=checksum",
-                              "--pidfile", "root.pid"});
+    auto inv = parse_restore({"-D", "/imgs", "-d", "--shell-job", "--lazy-pages",
+                              "--file-validation=checksum", "--pidfile", "root.pid"});
     ASSERT_TRUE(inv.ok()) << inv.error().message();
     const restore::RestoreOptions &o = inv->options;
     EXPECT_EQ(o.images_dir, "/imgs");
@@ -182,8 +185,8 @@ TEST(RestoreExitCode, IsTheRootsExitCodeOr128PlusItsSignal) {
     EXPECT_EQ(exit_code_from_wait_status(0), 0);
     EXPECT_EQ(exit_code_from_wait_status(3 << 8), 3);
     EXPECT_EQ(exit_code_from_wait_status(255 << 8), 255);
-    EXPECT_EQ(exit_code_from_wait_status(9), 137);   // SIGKILL
-    EXPECT_EQ(exit_code_from_wait_status(15), 143);  // SIGTERM
+    EXPECT_EQ(exit_code_from_wait_status(9), 137);         // SIGKILL
+    EXPECT_EQ(exit_code_from_wait_status(15), 143);        // SIGTERM
     EXPECT_EQ(exit_code_from_wait_status(6 | 0x80), 134);  // SIGABRT with a core dump
 }
 
@@ -227,9 +230,11 @@ TEST(Help, ListsEveryOptionOfTheTable) {
         const std::string help = render_help(spec);
         EXPECT_NE(help.find(std::string("usage: stasis ") + spec.name), std::string::npos);
         for (const auto &o : spec.options)
-            EXPECT_NE(help.find(std::string("--") + o.long_name), std::string::npos) << spec.name << " " << o.long_name;
+            EXPECT_NE(help.find(std::string("--") + o.long_name), std::string::npos)
+                << spec.name << " " << o.long_name;
         for (const auto &o : common_options())
-            EXPECT_NE(help.find(std::string("--") + o.long_name), std::string::npos) << spec.name << " " << o.long_name;
+            EXPECT_NE(help.find(std::string("--") + o.long_name), std::string::npos)
+                << spec.name << " " << o.long_name;
     }
 }
 
@@ -240,7 +245,8 @@ TEST(Help, EveryOptionIsParsedWithItsTableSpelling) {
             if (o.value_name) args.push_back("1");
             auto parsed = parse_options(spec, args);
             ASSERT_TRUE(parsed.ok()) << spec.name << " --" << o.long_name << ": " << parsed.error().message();
-            EXPECT_TRUE(parsed->flag(o.long_name) || parsed->value(o.long_name)) << spec.name << " " << o.long_name;
+            EXPECT_TRUE(parsed->flag(o.long_name) || parsed->value(o.long_name))
+                << spec.name << " " << o.long_name;
         }
     }
 }

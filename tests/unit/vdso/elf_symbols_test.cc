@@ -137,28 +137,25 @@ TEST_P(MalformedFixture, IsRefusedWithTheReason) {
     EXPECT_NE(elf.error().message().find(GetParam().reason), std::string::npos) << elf.error().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    HandCrafted, MalformedFixture,
-    testing::Values(BadCase{"bad-truncated-header.so", "truncated ELF header"},
-                    BadCase{"bad-magic.so", "no ELF magic"},
-                    BadCase{"bad-phoff-past-end.so", "program headers"},
-                    BadCase{"bad-no-program-headers.so", "e_phnum 0"},
-                    BadCase{"bad-dynamic-outside-image.so", "outside the image"},
-                    BadCase{"bad-symtab-outside-load.so", "DT_SYMTAB"},
-                    BadCase{"bad-string-unterminated.so", "not terminated"},
-                    BadCase{"bad-gnu-hash-bucket-past-end.so", "DT_GNU_HASH chain"},
-                    BadCase{"bad-symbol-outside-image.so", "lies outside the image"},
-                    BadCase{"bad-verdef-next-past-end.so", "DT_VERDEF"}),
-    [](const testing::TestParamInfo<BadCase> &info) {
-        std::string name = info.param.file;
-        for (char &ch : name)
-            if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-        return name;
-    });
+INSTANTIATE_TEST_SUITE_P(HandCrafted, MalformedFixture,
+                         testing::Values(BadCase{"bad-truncated-header.so", "truncated ELF header"},
+                                         BadCase{"bad-magic.so", "no ELF magic"},
+                                         BadCase{"bad-phoff-past-end.so", "program headers"},
+                                         BadCase{"bad-no-program-headers.so", "e_phnum 0"},
+                                         BadCase{"bad-dynamic-outside-image.so", "outside the image"},
+                                         BadCase{"bad-symtab-outside-load.so", "DT_SYMTAB"},
+                                         BadCase{"bad-string-unterminated.so", "not terminated"},
+                                         BadCase{"bad-gnu-hash-bucket-past-end.so", "DT_GNU_HASH chain"},
+                                         BadCase{"bad-symbol-outside-image.so", "lies outside the image"},
+                                         BadCase{"bad-verdef-next-past-end.so", "DT_VERDEF"}),
+                         [](const testing::TestParamInfo<BadCase> &info) {
+                             std::string name = info.param.file;
+                             for (char &ch : name)
+                                 if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                             return name;
+                         });
 
-TEST(ElfSymbols, EmptyInputIsRefused) {
-    EXPECT_FALSE(parse_elf_symbols({}).ok());
-}
+TEST(ElfSymbols, EmptyInputIsRefused) { EXPECT_FALSE(parse_elf_symbols({}).ok()); }
 
 // Every prefix of a good image either parses into symbols that lie inside the
 // prefix or is refused; none may read past its end (ASan/valgrind would say).
