@@ -181,6 +181,31 @@ def servers_say_they_are_not_built():
     expect_one_error_line(["page-server", "--port", "70000"], 2, "page-server", r"invalid port")
 
 
+def start_exiting_program(code_line):
+    """A python3 process with no inherited descriptors that ends by itself."""
+    script = f"import os, signal, sys, time; os.closerange(3, 65536); time.sleep(1.5); {code_line}"
+    return subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+
+
+@case
+def restore_exits_with_the_roots_status():
+    """Not detached, `stasis restore` exits as a shell would: the root's code, or 128+signal."""
+    need_root()
+    for code_line, want in (("sys.exit(7)", 7), ("os.kill(os.getpid(), signal.SIGTERM)", 128 + 15)):
+        proc = start_exiting_program(code_line)
+        time.sleep(0.4)
+        with tempfile.TemporaryDirectory() as d:
+            rc, _, err = run("dump", "-t", str(proc.pid), "-D", d, "--shell-job")
+            if rc != 0:
+                proc.kill()
+                proc.wait()
+                raise Skip(f"the dump engine cannot dump this program yet: {err.strip()}")
+            proc.wait()
+            rc, _, err = run("restore", "-D", d, "--shell-job")
+            expect(rc == want, f"{code_line}: restore exited {rc}, want {want}; stderr {err!r}")
+
+
 @case
 def check_passes_on_this_kernel():
     need_root()
