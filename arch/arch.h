@@ -3,11 +3,20 @@
 //
 // Each arch/<arch>/ provides:
 //   arch_regs.h    struct ThreadRegs (all ptrace register sets of a thread),
-//                  kArchName, kImageArch, kSyscallInsn / kTrapInsn bytes
+//                  kArchName, kImageArch, kSyscallInsn bytes, kInsnAlign
+//   arch_disasm.h  capstone arch/mode, the blob trap bytes and the signal it
+//                  raises untraced (pie/blob_check.h)
 //   regs.cc        the functions declared below
-//   pie/arch_pie.h raw syscalls and the trap for freestanding code
-//   pie/entry.S    the blob entry (pie_entry) and the thread-clone helper
+//   pie/arch_pie.h raw syscalls (stasis_syscall6), stasis_sys_mmap and the
+//                  trap (STASIS_PIE_TRAP) for freestanding code
+//   pie/entry.S    the blob entry (pie_entry)
+//   pie/clone3.S   pie_clone3_thread(clone_args, size, arg): raw clone3 whose
+//                  child runs pie_thread_main(arg), a symbol the blob defines,
+//                  on the new stack and then exits
+//   pie/text_fill.lds  the no-op that fills gaps in blob code (pie/blob.lds)
 //   syscalls.tbl   syscall numbers
+//
+// Shared helpers for the regs.cc files: arch/ptrace_regset.h.
 #pragma once
 
 #include <sys/types.h>
@@ -50,6 +59,11 @@ int64_t syscall_nr(const ThreadRegs &r);
 // Prepares registers so that resuming at `insn_addr` (which holds
 // kSyscallInsn) executes syscall `nr` with `args`. Also disarms the kernel's
 // syscall-restart processing for the interrupted syscall, if any.
+// `insn_addr` must not be the instruction the task was stopped at: on arm
+// and aarch64 the kernel decides to restart an interrupted syscall by
+// comparing the resumed pc with the (already rewound) svc address
+// (do_signal in arch/arm*/kernel/signal.c), so resuming at that very svc
+// could run the old syscall (or restart_syscall) instead of ours.
 void setup_syscall(ThreadRegs &r, uint64_t insn_addr, long nr, const std::array<uint64_t, 6> &args);
 // Prepares registers to run a blob at `entry` with `arg` as its first argument
 // and the stack at `stack_top`. Disarms syscall restart the same way.

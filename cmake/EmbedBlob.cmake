@@ -37,6 +37,12 @@ foreach(_l IN LISTS _symlines)
       string(APPEND _syms "    {\"${_sym}\", ${_off}},\n")
     endif()
   endif()
+  # ARM/AArch64 mapping symbols ($a ARM code, $t Thumb code, $x A64 code, $d
+  # data, optionally with a ".n" suffix): the blob checker decodes only code.
+  if(_l MATCHES "^\\$([adtx])(\\.[0-9]+)? [A-Za-z] ([0-9a-f]+)")
+    math(EXPR _off "0x${CMAKE_MATCH_3} - ${_base}")
+    string(APPEND _syms "    {\"$${CMAKE_MATCH_1}\", ${_off}},\n")
+  endif()
 endforeach()
 
 file(STRINGS "${REL}" _rellines)
@@ -59,6 +65,9 @@ const BlobSymbol kSymbols[] = {
 ${_syms}};
 }  // namespace
 
+// extern: a namespace-scope const has internal linkage otherwise, and not
+// every blob is declared in pie/blob.h (test blobs are not).
+extern const Blob ${NAME};
 const Blob ${NAME} = {
     \"${NAME}\",
     kBytes,

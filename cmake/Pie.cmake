@@ -20,11 +20,25 @@ set(STASIS_PIE_CFLAGS
     -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-jump-tables
     -fno-builtin -fno-common -fvisibility=hidden -fno-tree-vectorize
     -fcf-protection=none
+    -include ${PROJECT_SOURCE_DIR}/pie/hidden.h
     -Wall -Wextra -Werror
     ${STASIS_PIE_ARCH_FLAGS})
 # -fcf-protection exists only on x86.
 if(NOT STASIS_ARCH STREQUAL "x86_64")
   list(REMOVE_ITEM STASIS_PIE_CFLAGS -fcf-protection=none)
+endif()
+# Debian's aarch64 GCC defaults to -moutline-atomics: __atomic_* become calls
+# into libgcc helpers that pick LSE or LL/SC at run time through glibc's
+# __getauxval, which a blob does not have. Inline LL/SC works on every
+# ARMv8 CPU.
+if(STASIS_ARCH STREQUAL "aarch64")
+  list(APPEND STASIS_PIE_CFLAGS -mno-outline-atomics)
+endif()
+# GCC for powerpc64 appends a traceback table (zero words and flag bytes)
+# after each function, data in the middle of the code that the blob checker
+# could not decode. Nothing in a blob unwinds.
+if(STASIS_ARCH STREQUAL "ppc64le")
+  list(APPEND STASIS_PIE_CFLAGS -mtraceback=no)
 endif()
 
 function(stasis_add_pie_blob name)
@@ -46,7 +60,7 @@ function(stasis_add_pie_blob name)
               -I${PROJECT_SOURCE_DIR} -I${PROJECT_SOURCE_DIR}/arch/${STASIS_ARCH}
               -I${STASIS_GENERATED_DIR}
               -MD -MF ${obj}.d -c ${abs} -o ${obj}
-      DEPENDS ${abs} stasis_syscalls_h
+      DEPENDS ${abs} stasis_syscalls_h ${PROJECT_SOURCE_DIR}/pie/hidden.h
       DEPFILE ${obj}.d
       COMMENT "PIE ${name}: ${base}"
       VERBATIM)
@@ -58,16 +72,20 @@ function(stasis_add_pie_blob name)
   set(rel ${dir}/${name}.rel)
   set(cc ${dir}/${name}_embed.cc)
   set(lds ${PROJECT_SOURCE_DIR}/pie/blob.lds)
+  # blob.lds INCLUDEs the arch's code-gap fill (a no-op instruction) from here.
+  set(lds_dir ${PROJECT_SOURCE_DIR}/arch/${STASIS_ARCH}/pie)
   add_custom_command(
     OUTPUT ${elf} ${bin} ${syms} ${rel}
     COMMAND ${CMAKE_C_COMPILER} -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker
-            -Wl,-T,${lds} -Wl,-z,norelro -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -Wl,--build-id=none
+            -Wl,-L,${lds_dir} -Wl,-T,${lds} -Wl,-z,norelro -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -Wl,--build-id=none
             -Wl,--no-undefined -Wl,-e,pie_entry
             ${objs} -lgcc -o ${elf}
     COMMAND ${STASIS_OBJCOPY} -O binary --only-section=.blob ${elf} ${bin}
-    COMMAND ${STASIS_NM} -P --defined-only ${elf} > ${syms}
+    # --special-syms keeps the ARM/AArch64 mapping symbols ($a/$x code, $d
+    # data such as literal pools) that tell the blob checker what to decode.
+    COMMAND ${STASIS_NM} -P --defined-only --special-syms ${elf} > ${syms}
     COMMAND ${STASIS_READELF} -W -r ${elf} > ${rel}
-    DEPENDS ${objs} ${lds}
+    DEPENDS ${objs} ${lds} ${lds_dir}/text_fill.lds
     COMMENT "PIE ${name}: link"
     VERBATIM)
   add_custom_command(

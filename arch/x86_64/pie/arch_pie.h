@@ -1,6 +1,8 @@
-/* x86_64 raw syscalls and the trap, for freestanding blobs (pie/). */
+/* x86_64 raw syscalls, mmap and the trap, for freestanding blobs (pie/). */
 #ifndef STASIS_ARCH_PIE_H
 #define STASIS_ARCH_PIE_H
+
+#include "stasis_syscalls.h"
 
 #define STASIS_PIE_TRAP() __asm__ volatile("int3" ::: "memory")
 
@@ -14,6 +16,11 @@ static inline long stasis_syscall6(long nr, long a1, long a2, long a3, long a4, 
                      : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
                      : "rcx", "r11", "memory");
     return ret;
+}
+
+static inline long stasis_sys_mmap(unsigned long addr, unsigned long len, long prot, long flags, long fd,
+                                   unsigned long off) {
+    return stasis_syscall6(STASIS_NR_mmap, (long)addr, (long)len, prot, flags, fd, (long)off);
 }
 
 #endif

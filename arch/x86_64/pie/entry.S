@@ -15,10 +15,4 @@ pie_entry:
     jmp 1b
     .size pie_entry, .-pie_entry
 
-/*
- * long pie_clone_thread(unsigned long flags, void *stack, int *parent_tid,
- *                       int *child_tid, unsigned long tls,
- *                       void (*fn)(void *), void *arg)  -- see pie/clone.h
- * Not used by the first blob; reserved for the restorer.
- */
     .section .note.GNU-stack, "", @progbits

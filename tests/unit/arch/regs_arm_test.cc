@@ -1,0 +1,140 @@
+// arm (32-bit) register conversion and injection setup.
+#include <sys/auxv.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "arch/arch.h"
+#include "images/core.pb.h"
+#include "images/inventory.pb.h"
+
+namespace stasis::arch {
+namespace {
+
+constexpr uint32_t kThumb = 1u << 5;
+constexpr uint32_t kItBits = (0x3fu << 10) | (0x3u << 25);
+
+ThreadRegs distinctive_regs() {
+    ThreadRegs r{};
+    for (int i = 0; i < 16; ++i) r.gp.uregs[i] = 0x10000 + i * 0x101;
+    r.gp.uregs[kArmCpsr] = 0x60000010;  // Z, C, user mode
+    r.gp.uregs[kArmOrigR0] = 0xabcd;
+    r.has_vfp = true;
+    for (int i = 0; i < 32; ++i) r.vfp.d[i] = 0x0102030405060708ull * uint64_t(i + 1);
+    r.vfp.fpscr = 0x03c00000;
+    r.tls = 0xb6ff0440;
+    r.syscallno = -1;
+    return r;
+}
+
+TEST(RegsArm, RoundTripKeepsEveryRegister) {
+    ThreadRegs r = distinctive_regs();
+    images::ThreadRegs m;
+    to_image(r, &m);
+    const auto &a = m.arm();
+    ASSERT_EQ(a.r_size(), 16);
+    EXPECT_EQ(a.r(15), 0x10000u + 15 * 0x101);
+    EXPECT_EQ(a.cpsr(), 0x60000010u);
+    EXPECT_EQ(a.orig_r0(), 0xabcdu);
+    ASSERT_EQ(a.vfp_d_size(), 32);
+    EXPECT_EQ(a.vfp_d(31), 0x0102030405060708ull * 32);
+    EXPECT_EQ(a.tls(), 0xb6ff0440u);
+    auto back = from_image(m);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(std::memcmp(&back->gp, &r.gp, sizeof r.gp), 0);
+    EXPECT_EQ(std::memcmp(back->vfp.d, r.vfp.d, sizeof r.vfp.d), 0);
+    EXPECT_EQ(back->vfp.fpscr, r.vfp.fpscr);
+    EXPECT_TRUE(back->has_vfp);
+    EXPECT_EQ(back->tls, r.tls);
+    images::ThreadRegs again;
+    to_image(*back, &again);
+    EXPECT_EQ(again.SerializeAsString(), m.SerializeAsString());
+}
+
+TEST(RegsArm, RoundTripWithoutVfp) {
+    ThreadRegs r = distinctive_regs();
+    r.has_vfp = false;
+    r.vfp = {};
+    images::ThreadRegs m;
+    to_image(r, &m);
+    EXPECT_EQ(m.arm().vfp_d_size(), 0);
+    auto back = from_image(m);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_FALSE(back->has_vfp);
+}
+
+TEST(RegsArm, FromImageRefusesMalformedShapes) {
+    images::ThreadRegs good;
+    to_image(distinctive_regs(), &good);
+    struct Case {
+        const char *what;
+        void (*mutate)(images::ArmRegs &);
+        const char *reason;
+    } cases[] = {
+        {"15 core registers", [](images::ArmRegs &a) { a.mutable_r()->RemoveLast(); }, "want 16"},
+        {"18 core registers", [](images::ArmRegs &a) { a.add_r(0); a.add_r(0); }, "want 16"},
+        {"supervisor mode", [](images::ArmRegs &a) { a.set_cpsr(0x60000013); }, "not user mode"},
+        {"16 VFP registers", [](images::ArmRegs &a) { a.mutable_vfp_d()->Truncate(16); }, "VFP registers"},
+        {"fpscr without VFP", [](images::ArmRegs &a) { a.clear_vfp_d(); }, "fpscr"},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.what);
+        images::ThreadRegs m = good;
+        c.mutate(*m.mutable_arm());
+        auto r = from_image(m);
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().message().find(c.reason), std::string::npos) << r.error().message();
+    }
+}
+
+TEST(RegsArm, SetupSyscallFollowsTheEabiAndLeavesThumbState) {
+    ThreadRegs r = distinctive_regs();
+    r.gp.uregs[kArmCpsr] |= kThumb | kItBits;  // stopped in Thumb code inside an IT block
+    setup_syscall(r, 0x20000, 192, {11, 22, 33, 44, 55, 66});
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(uint32_t(r.gp.uregs[i]), uint32_t(11 * (i + 1)));
+    EXPECT_EQ(uint32_t(r.gp.uregs[6]), 0x10000u + 6 * 0x101);  // untouched
+    EXPECT_EQ(uint32_t(r.gp.uregs[7]), 192u);
+    EXPECT_EQ(uint32_t(r.gp.uregs[kArmPc]), 0x20000u);
+    EXPECT_EQ(uint32_t(r.gp.uregs[kArmOrigR0]), 11u);
+    EXPECT_EQ(r.gp.uregs[kArmCpsr] & (kThumb | kItBits), 0u);
+    EXPECT_EQ(r.gp.uregs[kArmCpsr] & 0xf000001f, 0x60000010u);  // flags and mode kept
+    EXPECT_EQ(r.syscallno, -1);
+}
+
+TEST(RegsArm, SetupCallPassesTheArgumentInR0) {
+    ThreadRegs r = distinctive_regs();
+    r.gp.uregs[kArmCpsr] |= kThumb;
+    setup_call(r, 0x30000, 0x40000, 0x50000);
+    EXPECT_EQ(uint32_t(r.gp.uregs[kArmPc]), 0x30000u);
+    EXPECT_EQ(uint32_t(r.gp.uregs[0]), 0x40000u);
+    EXPECT_EQ(uint32_t(r.gp.uregs[kArmSp]), 0x50000u);
+    EXPECT_EQ(uint32_t(r.gp.uregs[kArmLr]), 0u);
+    EXPECT_EQ(r.gp.uregs[kArmCpsr] & kThumb, 0u);
+    EXPECT_EQ(r.syscallno, -1);
+}
+
+TEST(RegsArm, SyscallResultIsR0SignExtended) {
+    ThreadRegs r{};
+    r.gp.uregs[0] = 0xfffffffe;
+    r.gp.uregs[7] = 224;
+    EXPECT_EQ(syscall_result(r), -2);
+    EXPECT_EQ(syscall_nr(r), 224);
+}
+
+TEST(RegsArm, CpuFeaturesRefuseFpStateThisCpuCannotHold) {
+    unsigned long host = getauxval(AT_HWCAP);
+    images::CpuFeatures same;
+    same.set_hwcap(host);
+    Status s = check_cpu_features(same);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    unsigned long lacking = (HWCAP_ARM_VFP | HWCAP_ARM_VFPD32) & ~host;
+    if (!lacking) GTEST_SKIP() << "this CPU has every FP hwcap; nothing to refuse";
+    images::CpuFeatures more;
+    more.set_hwcap(host | lacking);
+    EXPECT_FALSE(check_cpu_features(more).ok());
+}
+
+}  // namespace
+}  // namespace stasis::arch
