@@ -33,8 +33,6 @@ int main(int argc, char **argv) {
     fd = GHOST_FD;
     LIVE_SETUP(lseek(fd, GHOST_OFFSET, SEEK_SET));
     char *map = live_mmap_isolated(2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)page);
-    struct stat st_before;
-    LIVE_SETUP(fstat(fd, &st_before));
     int flags_before = fcntl(fd, F_GETFL);
     LIVE_SETUP(unlink(ghost_path));
 
