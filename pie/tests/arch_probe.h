@@ -10,6 +10,10 @@ struct arch_probe_args {
     uint64_t offset;
     int64_t mmap_result;  /* address, or -errno */
     uint64_t mapped_word; /* first 8 bytes of the mapping */
+    /* pie_main: a word of a constant table, reached PC-relatively (TOC on
+     * ppc64le, adrp on aarch64, a literal pool on arm, larl on s390x). */
+    uint64_t table_index;
+    uint64_t table_word;
     /* pie_thread_main (started by pie_clone3_thread). */
     int64_t tid;          /* gettid() as the new thread sees it */
     uint64_t magic;       /* set by the caller */

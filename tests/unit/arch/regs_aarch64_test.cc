@@ -168,6 +168,18 @@ TEST(RegsAarch64, SyscallAccessorsUseX0AndTheSystemCallRegset) {
     EXPECT_EQ(syscall_nr(r), 63);
 }
 
+TEST(RegsAarch64, CpuFeaturesRecordTheLargestSavedSveVectorLength) {
+    images::CpuFeatures out;
+    ThreadRegs r = distinctive_regs();
+    cpu_features(r, &out);
+    EXPECT_EQ(out.sve_vl(), kVl);
+    r.sve = sve_state(16, false);
+    r.sve_vl = 16;
+    cpu_features(r, &out);
+    EXPECT_EQ(out.sve_vl(), kVl);
+    EXPECT_EQ(out.hwcap(), getauxval(AT_HWCAP));
+}
+
 TEST(RegsAarch64, CpuFeaturesRefuseAnUnprovidableSveVectorLength) {
     images::CpuFeatures needed;
     needed.set_sve_vl(8192);  // beyond any SVE CPU (the architecture stops at 256)

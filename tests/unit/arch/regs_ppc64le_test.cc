@@ -1,4 +1,6 @@
 // ppc64le register conversion and injection setup.
+#include <sys/auxv.h>
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -132,6 +134,19 @@ TEST(RegsPpc64le, SyscallResultFollowsTheSummaryOverflowConvention) {
     EXPECT_EQ(syscall_result(r), -9);
     r.gp.trap = 0x700;  // a program check, not a syscall
     EXPECT_EQ(syscall_nr(r), -1);
+}
+
+TEST(RegsPpc64le, CpuFeaturesRefuseVectorStateThisCpuCannotHold) {
+    unsigned long host = getauxval(AT_HWCAP);
+    images::CpuFeatures same;
+    same.set_hwcap(host);
+    Status s = check_cpu_features(same);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    unsigned long lacking = (PPC_FEATURE_HAS_ALTIVEC | PPC_FEATURE_HAS_VSX) & ~host;
+    if (!lacking) GTEST_SKIP() << "this CPU has AltiVec and VSX; nothing to refuse";
+    images::CpuFeatures more;
+    more.set_hwcap(host | lacking);
+    EXPECT_FALSE(check_cpu_features(more).ok());
 }
 
 }  // namespace

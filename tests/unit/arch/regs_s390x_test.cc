@@ -1,4 +1,6 @@
 // s390x register conversion and injection setup.
+#include <sys/auxv.h>
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -122,6 +124,20 @@ TEST(RegsS390x, SyscallAccessorsUseR2AndTheRecordedSyscall) {
     EXPECT_EQ(syscall_nr(r), 0x8e);
     r.system_call = 0;
     EXPECT_EQ(syscall_nr(r), -1);
+}
+
+TEST(RegsS390x, CpuFeaturesRefuseVectorRegistersWithoutTheVectorFacility) {
+    unsigned long host = getauxval(AT_HWCAP);
+    images::CpuFeatures same;
+    same.set_hwcap(host);
+    Status s = check_cpu_features(same);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    if (host & HWCAP_S390_VX) GTEST_SKIP() << "this CPU has the vector facility; nothing to refuse";
+    images::CpuFeatures more;
+    more.set_hwcap(host | HWCAP_S390_VX);
+    Status refused = check_cpu_features(more);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message().find("vector facility"), std::string::npos);
 }
 
 }  // namespace

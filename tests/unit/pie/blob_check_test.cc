@@ -21,7 +21,7 @@ std::string check_error(const Blob &blob, const CodeTarget &target) {
 }
 
 TEST(BlobCheck, EveryEmbeddedBlobPasses) {
-    for (const Blob *blob : {&probe, &parasite, &arch_probe}) {
+    for (const Blob *blob : {&probe, &parasite, &restorer, &arch_probe}) {
         SCOPED_TRACE(blob->name);
         EXPECT_EQ(blob->dynamic_relocations, 0u);
         Status s = check_blob(*blob);

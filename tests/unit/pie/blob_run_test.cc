@@ -134,6 +134,19 @@ TEST(BlobRun, SysMmapMapsAFileAtAByteOffset) {
     EXPECT_EQ(args.mapped_word, 0x5eed5eed0badcafeull);
 }
 
+// Blob data is found relative to the code wherever the blob lands.
+TEST(BlobRun, ConstantDataIsReachedFromWhereverTheBlobIsLoaded) {
+    MemfdWithWordAt4096 file(0);
+    ASSERT_GE(file.fd(), 0) << std::strerror(errno);
+    LoadedBlob loaded(arch_probe);
+    ASSERT_TRUE(loaded.ok());
+    arch_probe_args args{};
+    args.fd = file.fd();
+    args.table_index = 2;
+    loaded.symbol<long (*)(arch_probe_args *)>("pie_main")(&args);
+    EXPECT_EQ(args.table_word, 0x3333333333333333ull);
+}
+
 TEST(BlobRun, SysMmapRefusesAnUnalignedOffset) {
     MemfdWithWordAt4096 file(1);
     ASSERT_GE(file.fd(), 0) << std::strerror(errno);
