@@ -69,6 +69,18 @@ void setup_syscall(ThreadRegs &r, uint64_t insn_addr, long nr, const std::array<
 // and the stack at `stack_top`. Disarms syscall restart the same way.
 void setup_call(ThreadRegs &r, uint64_t entry, uint64_t arg, uint64_t stack_top);
 
+// ---- syscall restart ------------------------------------------------------------
+
+// A thread frozen inside an interruptible syscall resumes through the
+// kernel's restart rules. One of them, -ERESTART_RESTARTBLOCK (nanosleep,
+// clock_nanosleep, poll with a timeout ...), restarts through
+// restart_syscall(2) and kernel state of the old task (its restart_block)
+// that a restored task does not have: it would return EINTR. Rewrites the
+// registers of a thread about to be restored so that the original syscall
+// is executed again instead (arch/<arch>/restart.cc says how its kernel
+// orders this).
+void restart_in_new_task(ThreadRegs &r);
+
 // ---- images -------------------------------------------------------------------
 
 void to_image(const ThreadRegs &r, images::ThreadRegs *out);

@@ -133,6 +133,10 @@ Result<uint32_t> FileTable::add_reg(pid_t pid, const std::string &proc_link, con
         if (!S_ISREG(st.st_mode)) return Error(proc_link + ": deleted non-regular file " + path + " cannot be restored");
         STASIS_ASSIGN(uint32_t ghost, save_ghost(f.get(), uint64_t(st.st_size)));
         reg->set_ghost_id(ghost);
+        if (memfd) {
+            int seals = ::fcntl(f.get(), F_GET_SEALS);
+            if (seals > 0) reg->set_memfd_seals(uint32_t(seals));
+        }
         log::debug("saved content of deleted file ", path, " (", st.st_size, " bytes) as ghost ", ghost);
     }
     entries_.push_back(std::move(e));

@@ -94,6 +94,8 @@ Result<int> recreate_ghost(const images::RegFile &reg, const RestoreFileOptions 
         if (fd < 0) return Error::from_errno("memfd_create for " + path);
         STASIS_TRY(fill_from_ghost(fd, reg.ghost_id(), size, opts));
         ::fchmod(fd, reg.identity().mode() & 07777);
+        if (reg.memfd_seals() && ::fcntl(fd, F_ADD_SEALS, int(reg.memfd_seals())) < 0)
+            return Error::from_errno("seal memfd " + path);
         return fd;
     }
     // A file deleted while open: recreate it at its path (or next to it if

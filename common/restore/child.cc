@@ -62,9 +62,38 @@ Result<int> open_once(std::map<uint32_t, int> &opened, const images::Checkpoint 
 
 struct ServiceFds {
     std::map<uint32_t, int> by_file;
+    std::map<uint64_t, int> shmem;
     int pages = -1;
     std::vector<int> all;
 };
+
+// Shared anonymous memory: one shmem object per Vma.shmem_id, made the way
+// the kernel makes them (mmap MAP_SHARED|MAP_ANONYMOUS) and held through
+// /proc/self/map_files, so every view maps the same object again.
+Status create_shared_objects(const images::TaskImages &t, int base, ServiceFds &svc) {
+    std::map<uint64_t, uint64_t> size;
+    for (const auto &v : t.vmas) {
+        if (v.kind() != images::VMA_ANON_SHARED || !v.shmem_id()) continue;
+        uint64_t &s = size[v.shmem_id()];
+        s = std::max(s, v.pgoff() + (v.end() - v.start()));
+    }
+    for (const auto &[id, len] : size) {
+        void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return Error::from_errno("create shared memory object");
+        char name[96];
+        std::snprintf(name, sizeof name, "/proc/self/map_files/%lx-%lx", (unsigned long)uintptr_t(p),
+                      (unsigned long)(uintptr_t(p) + len));
+        int fd = ::open(name, O_RDWR | O_CLOEXEC);
+        int err = errno;
+        ::munmap(p, len);
+        if (fd < 0) return Error::from_errno("open the new shared memory object", err);
+        int high = ::fcntl(fd, F_DUPFD_CLOEXEC, base);
+        ::close(fd);
+        if (high < 0) return Error::from_errno("move shared memory fd");
+        svc.shmem[id] = high;
+    }
+    return ok();
+}
 
 Result<ServiceFds> install_fds(const ChildArgs &a) {
     const auto &t = *a.task;
@@ -88,6 +117,7 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
         (void)fd;
     }
     if (t.mm.exe_file_id()) STASIS_TRY(open_once(svc.by_file, *a.cp, t.mm.exe_file_id(), a.file_opts, base).status());
+    STASIS_TRY(create_shared_objects(t, base, svc));
     uint64_t pages = images::pages_in_file(t.pagemap);
     STASIS_ASSIGN(int pfd, images::open_pages(a.opts->images_dir, t.pagemap_head.pages_id(), a.file_opts.page_size, pages));
     svc.pages = ::fcntl(pfd, F_DUPFD_CLOEXEC, base);
@@ -102,6 +132,7 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
     std::set<int> keep;
     for (const auto &f : t.fds) keep.insert(f.fd());
     for (auto &[id, fd] : svc.by_file) keep.insert(fd), svc.all.push_back(fd);
+    for (auto &[id, fd] : svc.shmem) keep.insert(fd), svc.all.push_back(fd);
     keep.insert(svc.pages);
     svc.all.push_back(svc.pages);
     // Close everything else: the task's temporaries and whatever the engine
@@ -158,6 +189,7 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     in.pages_data_offset = page;
     in.pages_fd = svc.pages;
     in.file_fds = svc.by_file;
+    in.shmem_fds = svc.shmem;
     in.close_fds = svc.all;
     for (const auto &m : self) {
         images::VmaKind k = m.path == "[vdso]"          ? images::VMA_VDSO

@@ -77,6 +77,7 @@ Status resume_task(pid_t pid, const images::TaskImages &task, const ChildControl
     for (size_t i = 1; i < task.threads.size(); ++i) {
         const auto &tc = task.threads[i];
         STASIS_ASSIGN(arch::ThreadRegs regs, arch::from_image(tc.regs()));
+        arch::restart_in_new_task(regs);
         STASIS_TRY(std::move(arch::write_regs(tc.tid(), regs)).context("thread " + std::to_string(tc.tid())));
         STASIS_TRY(ptrace::set_sigmask(tc.tid(), tc.blocked()));
     }
@@ -85,9 +86,8 @@ Status resume_task(pid_t pid, const images::TaskImages &task, const ChildControl
     // unmap the restorer region, then load the saved registers.
     const auto &main = task.threads[0];
     STASIS_ASSIGN(arch::ThreadRegs final_regs, arch::from_image(main.regs()));
-    STASIS_ASSIGN(arch::ThreadRegs now, arch::read_regs(pid));
+    arch::restart_in_new_task(final_regs);
     parasite::Injector inj(pid, final_regs, c.syscall_insn);
-    (void)now;
     for (const auto &a : task.core.sigactions()) {
         if (a.signo() != SIGTRAP || a.handler() != uint64_t(uintptr_t(SIG_IGN))) continue;
         uint64_t act = c.plan_addr + offsetof(restore_plan, sigactions) + (SIGTRAP - 1) * sizeof(parasite_sigaction);

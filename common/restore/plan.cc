@@ -97,6 +97,13 @@ Status PlanBuilder::add_memory() {
             if (it == in_.file_fds.end()) return Error("no open file for vma file #" + std::to_string(v.file_id()));
             r.fd = it->second;
         }
+        if (v.kind() == images::VMA_ANON_SHARED && v.shmem_id()) {
+            // One object behind all its views: map the recreated object.
+            auto it = in_.shmem_fds.find(v.shmem_id());
+            if (it == in_.shmem_fds.end()) return Error("no shared memory object for vma at " + std::to_string(v.start()));
+            r.fd = it->second;
+            r.map_flags &= ~uint32_t(MAP_ANONYMOUS);
+        }
         if (v.kind() == images::VMA_SYSV_SHM) {
             r.flags |= RESTORE_VMA_SYSV_SHM;
             r.shmid = v.shmid();

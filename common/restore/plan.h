@@ -25,6 +25,7 @@ struct PlanInputs {
     uint64_t pages_data_offset = 4096;     // where page data starts in pages-<id>.img
     int pages_fd = -1;
     std::map<uint32_t, int> file_fds;      // FileEntry id -> service fd (mapped files, exe)
+    std::map<uint64_t, int> shmem_fds;     // Vma.shmem_id -> fd of the recreated shared object
     std::vector<int> close_fds;            // service fds the restorer closes
     std::vector<CurrentSpecial> specials;  // this process's vDSO/vvar areas
     uint64_t self_rseq_ptr = 0;

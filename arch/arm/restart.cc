@@ -1,0 +1,9 @@
+// arm: like aarch64, do_signal() rewinds pc and restores r0 before
+// get_signal() stops the thread; the switch to restart_syscall is decided by
+// a local of the resumed kernel path, not by the registers we load. Nothing
+// to rewrite.
+#include "arch/arch.h"
+
+namespace stasis::arch {
+void restart_in_new_task(ThreadRegs &) {}
+}  // namespace stasis::arch
