@@ -1,6 +1,7 @@
 #include "common/dump/task_state.h"
 
 #include <signal.h>
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "common/linux/uapi.h"
+#include "common/proc/limits.h"
 #include "common/proc/misc.h"
 #include "common/proc/read_file.h"
 #include "common/proc/timers.h"
@@ -102,14 +104,14 @@ Status collect_process(ptrace::FrozenProcess &proc, const parasite_task_state &p
         it[i]->set_interval_ns(timeval_ns(ps.itimers[i].interval));
         it[i]->set_value_ns(timeval_ns(ps.itimers[i].value));
     }
-    for (int res = 0; res < RLIM_NLIMITS; ++res) {
-        struct rlimit64 lim {};
-        if (::prlimit64(pid, __rlimit_resource(res), nullptr, &lim) != 0)
-            return Error::from_errno("prlimit resource " + std::to_string(res));
+    // /proc/PID/limits, not prlimit(2): reading another process's limits
+    // through prlimit needs CAP_SYS_RESOURCE once its credentials differ.
+    STASIS_ASSIGN(auto limits, proc::read_limits(pid));
+    for (size_t res = 0; res < limits.size() && res < RLIM_NLIMITS; ++res) {
         auto *r = core->add_rlimits();
         r->set_resource(uint32_t(res));
-        r->set_cur(lim.rlim_cur);
-        r->set_max(lim.rlim_max);
+        r->set_cur(limits[res].cur);
+        r->set_max(limits[res].max);
     }
     STASIS_TRY(collect_creds(status, ps, core->mutable_creds()));
     STASIS_TRY(peek_pending(pid, true, core->mutable_shared_pending()));
@@ -120,6 +122,27 @@ Status collect_process(ptrace::FrozenProcess &proc, const parasite_task_state &p
     core->set_dumpable(uint32_t(ps.dumpable < 0 ? 0 : ps.dumpable));
     core->set_pdeath_sig(uint32_t(ps.pdeath_sig < 0 ? 0 : ps.pdeath_sig));
     core->set_child_subreaper(int32_t(ps.child_subreaper < 0 ? 0 : ps.child_subreaper));
+    return ok();
+}
+
+// Scheduling state, per thread, from outside.
+Status collect_sched(pid_t tid, const parasite_thread_state &ts, images::ThreadCore *tc) {
+    errno = 0;
+    int prio = ::getpriority(PRIO_PROCESS, id_t(tid));
+    if (prio == -1 && errno) return Error::from_errno("getpriority thread " + std::to_string(tid));
+    tc->set_nice(prio);
+    int policy = ::sched_getscheduler(tid);
+    if (policy < 0) return Error::from_errno("sched_getscheduler thread " + std::to_string(tid));
+    struct sched_param sp {};
+    if (::sched_getparam(tid, &sp) != 0) return Error::from_errno("sched_getparam thread " + std::to_string(tid));
+    tc->set_sched_policy(policy);
+    tc->set_sched_priority(sp.sched_priority);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(tid, sizeof set, &set) != 0)
+        return Error::from_errno("sched_getaffinity thread " + std::to_string(tid));
+    tc->set_cpu_affinity(&set, sizeof set);
+    tc->set_timer_slack_ns(ts.timer_slack_ns);
     return ok();
 }
 
@@ -152,6 +175,7 @@ Result<images::ThreadCore> collect_thread(pid_t pid, ptrace::FrozenThread &t, pa
     }
     STASIS_ASSIGN(std::string comm, proc::read_comm(pid, t.tid));
     tc.set_comm(comm);
+    STASIS_TRY(collect_sched(t.tid, ts, &tc));
     return tc;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -131,7 +132,10 @@ Result<uint32_t> FileTable::add_reg(pid_t pid, const std::string &proc_link, con
     bool memfd = path.rfind("/memfd:", 0) == 0;
     if (deleted || memfd || st.st_nlink == 0) {
         if (!S_ISREG(st.st_mode)) return Error(proc_link + ": deleted non-regular file " + path + " cannot be restored");
-        STASIS_ASSIGN(uint32_t ghost, save_ghost(f.get(), uint64_t(st.st_size)));
+        uint32_t ghost = ghost_of(st.st_dev, st.st_ino);
+        if (!ghost) {
+            STASIS_ASSIGN(ghost, save_ghost(f.get(), uint64_t(st.st_size)));
+        }
         reg->set_ghost_id(ghost);
         if (memfd) {
             int seals = ::fcntl(f.get(), F_GET_SEALS);
@@ -141,6 +145,41 @@ Result<uint32_t> FileTable::add_reg(pid_t pid, const std::string &proc_link, con
     }
     entries_.push_back(std::move(e));
     known_.push_back(Known{uint32_t(entries_.size()), pid, fd, st.st_dev, st.st_ino});
+    return uint32_t(entries_.size());
+}
+
+uint32_t FileTable::ghost_of(uint64_t dev, uint64_t ino) const {
+    for (const auto &k : known_) {
+        const auto &e = entries_[k.id - 1];
+        if (k.dev == dev && k.ino == ino && e.has_reg() && e.reg().ghost_id()) return e.reg().ghost_id();
+    }
+    return 0;
+}
+
+Result<uint32_t> FileTable::add_sysv_shm(pid_t pid, const proc::Mapping &m) {
+    int shmid = int(m.inode);  // the maps inode column of a SysV attachment is its id
+    for (const auto &e : entries_)
+        if (e.has_sysv_shm() && e.sysv_shm().id() == shmid) return e.id();
+    struct shmid_ds ds {};
+    if (::shmctl(shmid, IPC_STAT, &ds) != 0) return Error::from_errno("SysV shm segment " + std::to_string(shmid));
+    char name[64];
+    std::snprintf(name, sizeof name, "%llx-%llx", (unsigned long long)m.start, (unsigned long long)m.end);
+    std::string link = proc::proc_path(pid, std::string("map_files/") + name);
+    ScopedFd f(::open(link.c_str(), O_RDONLY | O_CLOEXEC));
+    if (f.get() < 0) return Error::from_errno("open " + link);
+    images::FileEntry e;
+    e.set_id(uint32_t(entries_.size() + 1));
+    auto *seg = e.mutable_sysv_shm();
+    seg->set_id(shmid);
+    seg->set_key(ds.shm_perm.__key);
+    seg->set_size(ds.shm_segsz);
+    seg->set_mode(ds.shm_perm.mode & 0777);
+    seg->set_uid(ds.shm_perm.uid);
+    seg->set_gid(ds.shm_perm.gid);
+    seg->set_removed((ds.shm_perm.mode & SHM_DEST) != 0);
+    STASIS_ASSIGN(uint32_t ghost, save_ghost(f.get(), ds.shm_segsz));
+    seg->set_ghost_id(ghost);
+    entries_.push_back(std::move(e));
     return uint32_t(entries_.size());
 }
 

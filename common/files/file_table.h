@@ -38,6 +38,8 @@ public:
     Result<uint32_t> add_mapping(pid_t pid, const proc::Mapping &m);
     // The executable (/proc/PID/exe).
     Result<uint32_t> add_exe(pid_t pid);
+    // The SysV shared memory segment behind an attachment (a VMA_SYSV_SHM).
+    Result<uint32_t> add_sysv_shm(pid_t pid, const proc::Mapping &m);
     // Open fd `fd` of pid. Refuses kinds stasis cannot restore yet, by name.
     Result<uint32_t> add_fd(pid_t pid, int fd);
 
@@ -56,6 +58,9 @@ private:
                              uint32_t flags, uint64_t pos);
     Status fill_identity(int fd, images::FileIdentity *id);
     Result<uint32_t> save_ghost(int fd, uint64_t size);
+    // The ghost already saved for this inode (a memfd mapped and open, a
+    // deleted file mapped and open): one content, one file at restore.
+    uint32_t ghost_of(uint64_t dev, uint64_t ino) const;
 
     FileTableOptions opts_;
     std::vector<images::FileEntry> entries_;

@@ -132,6 +132,29 @@ Status validate_files(const std::vector<images::FileEntry> &files, const Restore
     return ok();
 }
 
+namespace {
+Result<int> set_position(int fd, const images::RegFile &reg) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+        if (::lseek(fd, off_t(reg.pos()), SEEK_SET) < 0) {
+            int err = errno;
+            ::close(fd);
+            return Error::from_errno("seek " + std::string(reg.path()), err);
+        }
+    }
+    return fd;
+}
+}  // namespace
+
+Result<int> reopen_file(int existing, const images::FileEntry &entry) {
+    const auto &reg = entry.reg();
+    std::string self = "/proc/self/fd/" + std::to_string(existing);
+    int flags = int(reg.flags()) & ~(O_CREAT | O_EXCL | O_TRUNC);
+    int fd = ::open(self.c_str(), flags | O_NOCTTY);
+    if (fd < 0) return Error::from_errno("reopen " + std::string(reg.path()));
+    return set_position(fd, reg);
+}
+
 Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &opts) {
     if (entry.kind_case() != images::FileEntry::kReg)
         return Error("file #" + std::to_string(entry.id()) + ": this kind of file cannot be restored yet");
@@ -151,15 +174,7 @@ Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &
     // Status flags the open above cannot set (O_APPEND/O_NONBLOCK are there;
     // ghost memfds need them too).
     ::fcntl(fd, F_SETFL, int(reg.flags()) & (O_APPEND | O_NONBLOCK | O_ASYNC | O_NOATIME | O_DIRECT));
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-        if (::lseek(fd, off_t(reg.pos()), SEEK_SET) < 0) {
-            int err = errno;
-            ::close(fd);
-            return Error::from_errno("seek " + reg.path(), err);
-        }
-    }
-    return fd;
+    return set_position(fd, reg);
 }
 
 }  // namespace stasis::files

@@ -31,4 +31,10 @@ Status validate_files(const std::vector<images::FileEntry> &files, const Restore
 // are recreated as memfds). The position is restored. Returns the fd.
 Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &opts);
 
+// Opens another description of the file `existing` refers to (through
+// /proc/self/fd), with entry's flags and position: the second and later
+// descriptions of a recreated ghost file or memfd, which must stay the same
+// file as the first.
+Result<int> reopen_file(int existing, const images::FileEntry &entry);
+
 }  // namespace stasis::files

@@ -26,7 +26,7 @@ inline constexpr uint32_t kFormatVersion = 1;
 
 // ---- limits: what a reader accepts before it refuses an image as hostile ----
 inline constexpr uint64_t kMaxMessageBytes = 64ull << 20;
-inline constexpr uint64_t kMaxImageFileBytes = 1ull << 30;  // protobuf images (not pages)
+inline constexpr uint64_t kMaxImageFileBytes = 256ull << 20;  // protobuf images (not pages)
 inline constexpr uint32_t kMinPageSize = 4096;
 inline constexpr uint32_t kMaxPageSize = 1u << 20;
 inline constexpr int32_t kMaxPid = 1 << 22;                // PID_MAX_LIMIT on 64-bit kernels
@@ -35,7 +35,7 @@ inline constexpr uint32_t kMaxThreadsPerTask = 1u << 17;
 inline constexpr uint32_t kMaxVmas = 1u << 20;
 inline constexpr uint32_t kMaxPagemapEntries = 1u << 22;
 inline constexpr uint32_t kMaxFdsPerTask = 1u << 20;
-inline constexpr uint32_t kMaxFiles = 1u << 22;
+inline constexpr uint32_t kMaxFiles = 1u << 20;
 inline constexpr uint32_t kMaxImageFiles = 5 * kMaxTasks + 16;
 inline constexpr uint32_t kMaxVdsoAreas = 16;
 inline constexpr uint32_t kMaxVdsoSymbols = 1024;

@@ -23,8 +23,10 @@ Status pstree(const std::vector<TaskImages> &tasks, const Inventory &inv);
 // files.img: ids unique and non-zero, a known kind each, sane paths and sizes.
 Status files(const std::vector<FileEntry> &files, FileIndex *index);
 
-// core-<pid>.img: threads match pstree, registers of `arch`, signals, limits, names.
-Status core(const TaskImages &task, uint32_t arch);
+// core-<pid>.img: threads match pstree, registers of `arch`, signals, limits,
+// names. Registers may be missing only in zombies and in pre-dumps (which
+// restore never uses but as a parent of page data).
+Status core(const TaskImages &task, uint32_t arch, bool pre_dump);
 // fdinfo-<pid>.img: fds non-negative and unique, referring to files.img.
 Status fds(const TaskImages &task, const FileIndex &files);
 // mm-<pid>.img: mm fields, and vmas sorted, disjoint, page-aligned, non-empty.

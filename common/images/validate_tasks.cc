@@ -95,11 +95,11 @@ Status task_core(const TaskCore &c) {
     return siginfos("shared pending", c.shared_pending());
 }
 
-Status thread_core(const ThreadCore &t, const PstreeEntry &tree, int index, uint32_t arch) {
+Status thread_core(const ThreadCore &t, const PstreeEntry &tree, int index, uint32_t arch, bool pre_dump) {
     if (t.tid() != tree.threads(index))
         return Error(log::cat("tid ", t.tid(), " but pstree.img lists tid ", tree.threads(index), " here"));
     uint32_t regs = regs_arch(t.regs());
-    if (regs == ARCH_UNSPECIFIED && !tree.zombie()) return Error("no registers");
+    if (regs == ARCH_UNSPECIFIED && !tree.zombie() && !pre_dump) return Error("no registers");
     if (regs != ARCH_UNSPECIFIED && regs != arch)
         return Error(log::cat("registers are for ", arch_name(regs), ", this checkpoint is ", arch_name(arch)));
     STASIS_TRY(name_bytes("comm", t.comm(), kMaxCommBytes));
@@ -137,8 +137,10 @@ Status file_entry(const FileEntry &f, std::unordered_map<uint64_t, uint32_t> *bu
             return ok();
         }
         case FileEntry::kPipe: return pipe_file(f, buffered_on);
-        case FileEntry::kEventfd: return ok();
-        default: return Error("no kind this stasis knows (written by a newer stasis?)");
+        // A kind added by a newer stasis leaves the oneof unset here (its
+        // field is unknown to this build): refuse it rather than skip a file.
+        case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
+        default: return ok();
     }
 }
 
@@ -233,14 +235,14 @@ Status files(const std::vector<FileEntry> &files, FileIndex *index) {
     return ok();
 }
 
-Status core(const TaskImages &task, uint32_t arch) {
+Status core(const TaskImages &task, uint32_t arch, bool pre_dump) {
     STASIS_TRY(task_core(task.core));
     const PstreeEntry &tree = task.tree;
     if (task.threads.size() != size_t(tree.threads_size()))
         return Error(log::cat("has ", task.threads.size(), " ThreadCore records, pstree.img lists ",
                               tree.threads_size(), " threads"));
     for (size_t i = 0; i < task.threads.size(); i++)
-        STASIS_TRY(std::move(thread_core(task.threads[i], tree, int(i), arch))
+        STASIS_TRY(std::move(thread_core(task.threads[i], tree, int(i), arch, pre_dump))
                        .context(log::cat("thread #", i, " (tid ", task.threads[i].tid(), ")")));
     return ok();
 }

@@ -122,7 +122,11 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
         v.set_stack(m.is_stack());
         v.set_vm_flags(m.vm_flags_text);
         v.set_name(m.path);
-        if (c.kind == images::VMA_SYSV_SHM) v.set_shmid(int32_t(m.inode));
+        if (c.kind == images::VMA_SYSV_SHM) {
+            v.set_shmid(int32_t(m.inode));
+            STASIS_ASSIGN(uint32_t id, std::move(ctx.files->add_sysv_shm(pid, m)).context(what));
+            v.set_file_id(id);
+        }
         if (c.kind == images::VMA_ANON_SHARED) v.set_shmem_id(m.inode);
         if (c.file_backed) {
             STASIS_ASSIGN(uint32_t id, std::move(ctx.files->add_mapping(pid, m)).context(what));

@@ -44,6 +44,10 @@ Status join_session(const images::TaskImages &t, const RestoreOptions &opts) {
     return ok();
 }
 
+// Every recreated ghost file / memfd by ghost id: later descriptions of the
+// same file reopen it instead of creating another copy.
+std::map<uint32_t, int> g_ghosts;
+
 // Opens every file description the task needs once, at fds above `base`.
 Result<int> open_once(std::map<uint32_t, int> &opened, const images::Checkpoint &cp, uint32_t id,
                       const files::RestoreFileOptions &fo, int base) {
@@ -51,12 +55,19 @@ Result<int> open_once(std::map<uint32_t, int> &opened, const images::Checkpoint 
     if (it != opened.end()) return it->second;
     if (id == 0 || id > cp.files.size()) return Error("file id " + std::to_string(id) + " is not in files.img");
     const auto &entry = cp.files[id - 1];
-    STASIS_ASSIGN(int fd, files::open_file(entry, fo));
+    uint32_t ghost = entry.has_reg() ? entry.reg().ghost_id() : 0;
+    int fd;
+    if (ghost && g_ghosts.count(ghost)) {
+        STASIS_ASSIGN(fd, files::reopen_file(g_ghosts[ghost], entry));
+    } else {
+        STASIS_ASSIGN(fd, files::open_file(entry, fo));
+    }
     int high = ::fcntl(fd, F_DUPFD_CLOEXEC, base);
     int err = errno;
     ::close(fd);
     if (high < 0) return Error::from_errno("move file descriptor out of the way", err);
     opened[id] = high;
+    if (ghost && !g_ghosts.count(ghost)) g_ghosts[ghost] = high;
     return high;
 }
 
@@ -112,7 +123,7 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
     for (const auto &f : t.fds) STASIS_TRY(std::move(open_once(opened, *a.cp, f.file_id(), a.file_opts, base)).status().context("fd " + std::to_string(f.fd())));
     ServiceFds svc;
     for (const auto &v : t.vmas) {
-        if (!v.file_id()) continue;
+        if (!v.file_id() || v.kind() == images::VMA_SYSV_SHM) continue;
         STASIS_ASSIGN(int fd, open_once(svc.by_file, *a.cp, v.file_id(), a.file_opts, base));
         (void)fd;
     }

@@ -92,7 +92,7 @@ Status PlanBuilder::add_memory() {
         r.map_flags = v.flags();
         r.fd = -1;
         r.madv = v.madv();
-        if (v.file_id()) {
+        if (v.file_id() && v.kind() != images::VMA_SYSV_SHM) {
             auto it = in_.file_fds.find(v.file_id());
             if (it == in_.file_fds.end()) return Error("no open file for vma file #" + std::to_string(v.file_id()));
             r.fd = it->second;
@@ -235,6 +235,12 @@ Status PlanBuilder::add_threads() {
         r.rseq_len = tc.rseq().len();
         r.rseq_sig = tc.rseq().signature();
         std::memcpy(r.comm, tc.comm().data(), std::min<size_t>(tc.comm().size(), sizeof r.comm - 1));
+        r.nice = tc.nice();
+        r.sched_policy = tc.sched_policy();
+        r.sched_priority = tc.sched_priority();
+        r.affinity_len = uint32_t(std::min<size_t>(tc.cpu_affinity().size(), sizeof r.affinity));
+        std::memcpy(r.affinity, tc.cpu_affinity().data(), r.affinity_len);
+        r.timer_slack_ns = tc.timer_slack_ns();
         std::vector<uint8_t> pending;
         for (const auto &s : tc.pending()) pending.insert(pending.end(), s.raw().begin(), s.raw().end());
         r.pending_count = int32_t(tc.pending_size());

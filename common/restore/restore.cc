@@ -21,6 +21,7 @@
 #include "common/ptrace/ptrace.h"
 #include "common/restore/checks.h"
 #include "common/restore/child.h"
+#include "common/files/sysv_shm.h"
 #include "common/restore/finish.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
@@ -82,6 +83,8 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     fo.shell_job = opts.shell_job;
     STASIS_TRY(files::validate_files(cp.files, fo));
     STASIS_TRY(check_pids_free(cp));
+    files::SysvSegments segments;
+    STASIS_TRY(segments.prepare(cp, opts.images_dir, page_size));
 
     const auto &task = cp.tasks[0];
     pid_t pid = task.tree.pid();
@@ -108,6 +111,7 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     STASIS_TRY(fault::check("restore-after-memory"));
     STASIS_TRY(resume_task(child, task, *control));
     guard.release();
+    STASIS_TRY(segments.commit());
     ::munmap(page, sizeof(ChildControl));
     log::info("process ", pid, " restored");
 

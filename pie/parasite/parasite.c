@@ -17,6 +17,7 @@
 #define PR_GET_CHILD_SUBREAPER 37
 #define PR_GET_TID_ADDRESS 40
 #define PR_GET_THP_DISABLE 42
+#define PR_GET_TIMERSLACK 30
 
 #define SYS(nr, a, b, c, d, e, f) stasis_syscall6(STASIS_NR_##nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
@@ -69,6 +70,7 @@ static long thread_state(struct parasite_args *args) {
     }
     t->tid_address = addr;
     t->tid = SYS(gettid, 0, 0, 0, 0, 0, 0);
+    t->timer_slack_ns = SYS(prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0, 0);
     return 0;
 }
 

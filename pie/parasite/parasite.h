@@ -67,6 +67,7 @@ struct parasite_thread_state {
     unsigned long altstack_size;
     unsigned long tid_address;
     int64_t tid;
+    int64_t timer_slack_ns; /* PR_GET_TIMERSLACK */
 };
 
 struct parasite_timers {

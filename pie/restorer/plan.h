@@ -116,6 +116,12 @@ struct restore_thread {
     uint32_t rseq_len;
     uint32_t rseq_sig;
     char comm[16];
+    int32_t nice;
+    int32_t sched_policy;
+    int32_t sched_priority;
+    uint32_t affinity_len;
+    uint64_t affinity[16]; /* cpu mask, up to 1024 CPUs */
+    uint64_t timer_slack_ns;
     volatile int32_t state; /* 0 not started, 1 ready, <0 -errno */
     int32_t failed_step;
     uint64_t clone_args[11]; /* struct clone_args for clone3 */

@@ -63,6 +63,7 @@ __attribute__((visibility("default"), used)) long pie_main(struct restore_plan *
     struct restore_thread *main_thread = PLAN_ARRAY(plan, plan->threads_off, struct restore_thread);
     STEP(restore_thread_state(plan, main_thread));
     STEP(restore_creds(plan));
+    STEP(restore_after_creds(plan));
     return 0;
 }
 

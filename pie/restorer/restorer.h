@@ -24,6 +24,7 @@ long restore_itimers(struct restore_plan *plan);
 long restore_posix_timers(struct restore_plan *plan);
 long restore_rlimits(struct restore_plan *plan);
 long restore_task_misc(struct restore_plan *plan);
+long restore_after_creds(struct restore_plan *plan);
 long restore_mm_fields(struct restore_plan *plan);
 long restore_close_fds(struct restore_plan *plan);
 long restore_shared_pending(struct restore_plan *plan);

@@ -98,10 +98,6 @@ long restore_task_misc(struct restore_plan *plan) {
     long r = SYS1(personality, plan->personality);
     if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PRCTL, r, 1);
     SYS1(umask, plan->umask);
-    r = SYS2(prctl, PR_SET_PDEATHSIG, plan->pdeath_sig);
-    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PRCTL, r, 2);
-    r = SYS2(prctl, PR_SET_DUMPABLE, plan->dumpable);
-    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PRCTL, r, 3);
     r = SYS2(prctl, PR_SET_CHILD_SUBREAPER, plan->child_subreaper);
     if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PRCTL, r, 4);
     r = SYS2(prctl, PR_SET_THP_DISABLE, plan->thp_disabled);
@@ -119,6 +115,16 @@ struct k_prctl_mm_map {
     uint32_t auxv_size;
     uint32_t exe_fd;
 };
+
+/* What a credential change resets (commit_creds): the dumpable flag and
+ * the parent-death signal. Set after the credentials. */
+long restore_after_creds(struct restore_plan *plan) {
+    long r = SYS2(prctl, PR_SET_PDEATHSIG, plan->pdeath_sig);
+    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PRCTL, r, 2);
+    r = SYS2(prctl, PR_SET_DUMPABLE, plan->dumpable);
+    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PRCTL, r, 3);
+    return 0;
+}
 
 long restore_mm_fields(struct restore_plan *plan) {
     struct k_prctl_mm_map m;

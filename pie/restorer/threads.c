@@ -12,6 +12,7 @@
 #define SS_DISABLE 2
 #define SS_AUTODISARM (1u << 31)
 #define PR_SET_NAME 15
+#define PR_SET_TIMERSLACK 29
 #define PR_SET_NO_NEW_PRIVS 38
 #define PR_SET_SECUREBITS 28
 #define PR_CAPBSET_DROP 24
@@ -19,6 +20,7 @@
 #define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #define SECBIT_KEEP_CAPS 0x10
+#define SECBIT_NO_SETUID_FIXUP 0x04
 #define LINUX_CAPABILITY_VERSION_3 0x20080522
 
 long restore_threads(struct restore_plan *plan) {
@@ -75,6 +77,19 @@ long restore_thread_state(struct restore_plan *plan, struct restore_thread *t) {
         if (is_err(r)) return thread_fail(t, RESTORE_STEP_THREAD_STATE, r);
     }
     SYS2(prctl, PR_SET_NAME, t->comm);
+    /* Scheduling: 0 = the calling thread for each of these. */
+    if (t->timer_slack_ns) SYS2(prctl, PR_SET_TIMERSLACK, (unsigned long)t->timer_slack_ns);
+    r = SYS3(setpriority, 0 /* PRIO_PROCESS */, 0, t->nice);
+    if (is_err(r)) return thread_fail(t, RESTORE_STEP_THREAD_STATE, r);
+    struct {
+        int prio;
+    } sp = {t->sched_priority};
+    r = SYS3(sched_setscheduler, 0, t->sched_policy, &sp);
+    if (is_err(r)) return thread_fail(t, RESTORE_STEP_THREAD_STATE, r);
+    if (t->affinity_len) {
+        r = SYS3(sched_setaffinity, 0, t->affinity_len, t->affinity);
+        if (is_err(r)) return thread_fail(t, RESTORE_STEP_THREAD_STATE, r);
+    }
     unsigned char *info = PLAN_ARRAY(plan, t->pending_off, unsigned char);
     long tgid = SYS0(getpid);
     for (int32_t i = 0; i < t->pending_count; ++i, info += RESTORE_SIGINFO_SIZE) {
@@ -100,11 +115,17 @@ long restore_creds(struct restore_plan *plan) {
     r = SYS3(setresgid, c->gid, c->egid, c->sgid);
     if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 3);
     SYS1(setfsgid, c->fsgid);
-    r = SYS2(prctl, PR_SET_SECUREBITS, c->securebits | SECBIT_KEEP_CAPS);
+    /* Keep every capability, effective ones included, across the uid
+     * change, so that the final securebits and capset below are still
+     * allowed; the capability sets are then set to exactly the saved ones. */
+    r = SYS2(prctl, PR_SET_SECUREBITS, c->securebits | SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP);
     if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 4);
     r = SYS3(setresuid, c->uid, c->euid, c->suid);
     if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 5);
     SYS1(setfsuid, c->fsuid);
+    r = SYS2(prctl, PR_SET_SECUREBITS, c->securebits);
+    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 6);
+    SYS6(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
     struct {
         uint32_t version;
         int32_t pid;
@@ -114,15 +135,12 @@ long restore_creds(struct restore_plan *plan) {
     } data[2] = {{(uint32_t)c->cap_eff, (uint32_t)c->cap_prm, (uint32_t)c->cap_inh},
                  {(uint32_t)(c->cap_eff >> 32), (uint32_t)(c->cap_prm >> 32), (uint32_t)(c->cap_inh >> 32)}};
     r = SYS2(capset, &hdr, data);
-    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 6);
-    SYS6(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
+    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 7);
     for (uint32_t cap = 0; cap <= c->last_cap && cap < 64; ++cap) {
         if (!(c->cap_amb & ((uint64_t)1 << cap))) continue;
         r = SYS6(prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0);
-        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 7);
+        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 8);
     }
-    r = SYS2(prctl, PR_SET_SECUREBITS, c->securebits);
-    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 8);
     if (c->no_new_privs) {
         r = SYS6(prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
         if (is_err(r)) return restore_fail(plan, RESTORE_STEP_CREDS, r, 9);
