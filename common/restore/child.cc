@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -18,7 +19,9 @@
 
 #include "arch/arch.h"
 #include "common/proc/maps.h"
+#include "common/restore/address_space.h"
 #include "common/restore/plan.h"
+#include "common/restore/premap.h"
 #include "pie/blob.h"
 
 namespace stasis::restore {
@@ -166,35 +169,19 @@ Status enter_dirs(const images::TaskCore &core) {
     return ok();
 }
 
-// The highest gap of at least `size` bytes that neither the task to restore
-// nor this process occupies, below the top of this process's mappings.
-Result<uint64_t> pick_region(const images::TaskImages &t, const std::vector<proc::Mapping> &self, uint64_t size,
-                             uint64_t page) {
-    std::vector<std::pair<uint64_t, uint64_t>> busy;
-    uint64_t top = 0;
-    for (const auto &m : self) {
-        if (m.path == "[vsyscall]" || m.path == "[vectors]") continue;
-        busy.push_back({m.start, m.end});
-        top = std::max(top, m.end);
-    }
-    for (const auto &v : t.vmas) busy.push_back({v.start(), v.end()});
-    std::sort(busy.begin(), busy.end());
-    uint64_t guard = page;
-    uint64_t best = 0;
-    uint64_t cursor = 1 << 20;  // stay well above mmap_min_addr
-    for (const auto &[s, e] : busy) {
-        if (s > cursor && s - cursor >= size + 2 * guard && s <= top) best = s - guard - size;
-        cursor = std::max(cursor, e);
-    }
-    if (!best) return Error("no free address range of " + std::to_string(size) + " bytes for the restorer");
-    return best / page * page;
-}
-
 Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     const auto &t = *a.task;
     uint64_t page = a.file_opts.page_size;
+    Premap premap;
+    if (const char *p = std::getenv("STASIS_RESTORE_PREMAP"); p && *p == '1') {
+        STASIS_ASSIGN(auto before, proc::read_maps(::getpid()));
+        STASIS_ASSIGN(premap, premap_private_memory(t, svc.pages, page, before));
+    }
     STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
     PlanInputs in;
+    in.premapped = premap.at;
+    in.premap_start = premap.start;
+    in.premap_end = premap.end;
     in.task = &t;
     in.page_size = page;
     in.pages_data_offset = page;
@@ -222,7 +209,7 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     PlanBuilder builder(in);
     STASIS_TRY(builder.build());
     const auto &lay = builder.layout();
-    STASIS_ASSIGN(uint64_t region, pick_region(t, self, lay.total, page));
+    STASIS_ASSIGN(uint64_t region, std::move(find_free_range(t, self, lay.total, page)).context("restorer region"));
     void *p = ::mmap(reinterpret_cast<void *>(region), lay.total, PROT_READ | PROT_WRITE | PROT_EXEC,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED || uint64_t(uintptr_t(p)) != region) return Error::from_errno("map the restorer region");

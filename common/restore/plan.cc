@@ -62,6 +62,10 @@ Status PlanBuilder::add_memory() {
         while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
         if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
             return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
+        if (in_.premapped.count(t.vmas[vi].start())) {
+            file_off += len;  // filled by the engine already
+            continue;
+        }
         gets_pages[vi] = true;
         while (len) {
             uint64_t take = std::min(len, kFillChunk);
@@ -109,6 +113,10 @@ Status PlanBuilder::add_memory() {
             r.shmid = v.shmid();
         }
         if (gets_pages[i]) r.flags |= RESTORE_VMA_FILL;
+        if (auto pm = in_.premapped.find(v.start()); pm != in_.premapped.end()) {
+            r.flags |= RESTORE_VMA_PREMAPPED;
+            r.premap_addr = pm->second;
+        }
         if (has_flag(v.vm_flags(), "lo")) r.flags |= RESTORE_VMA_LOCKED;
         vmas.push_back(r);
     }
@@ -136,6 +144,8 @@ Status PlanBuilder::add_memory() {
     head_.nr_workers = fills.size() > 1 ? std::min<uint32_t>(in_.nr_workers, RESTORE_MAX_WORKERS) : 0;
     head_.page_size = in_.page_size;
     head_.unmap_end = in_.unmap_end;
+    head_.premap_start = in_.premap_start;
+    head_.premap_end = in_.premap_end;
     return ok();
 }
 

@@ -33,6 +33,10 @@ struct PlanInputs {
     uint32_t nr_workers = 1;
     uint32_t last_cap = 40;
     uint64_t unmap_end = 0;
+    // Premap path: VMAs (by start address) already mapped and filled at
+    // another address in this process, to be moved into place.
+    std::map<uint64_t, uint64_t> premapped;
+    uint64_t premap_start = 0, premap_end = 0;
 };
 
 // The region that will hold the blob, the plan and every stack.

@@ -1,7 +1,9 @@
 /*
  * Memory: unmap the engine, move the vDSO/vvar into place, map every VMA at
  * its final address, fill private memory in place with preadv from the
- * pages image (seed 000: no premap-and-move), then set final protections.
+ * pages image (seed 000), then set final protections. VMAs the engine
+ * premapped and filled already (premap path: benchmarks, and memory shared
+ * copy-on-write with a parent) are moved into place with mremap instead.
  */
 #include "pie/restorer/restorer.h"
 
@@ -33,6 +35,7 @@ long restore_unmap_all(struct restore_plan *plan) {
     struct range keep[16];
     int n = 0;
     keep[n++] = (struct range){plan->region_start, plan->region_end};
+    if (plan->premap_end > plan->premap_start) keep[n++] = (struct range){plan->premap_start, plan->premap_end};
     struct restore_special *sp = PLAN_ARRAY(plan, plan->specials_off, struct restore_special);
     for (uint32_t i = 0; i < plan->nr_specials && n < 16; ++i)
         keep[n++] = (struct range){sp[i].cur_start, sp[i].cur_start + sp[i].len};
@@ -88,6 +91,11 @@ long restore_map_vmas(struct restore_plan *plan) {
         uint64_t len = v[i].end - v[i].start;
         uint32_t prot = v[i].prot | ((v[i].flags & RESTORE_VMA_FILL) ? (R_PROT_READ | R_PROT_WRITE) : 0);
         long r;
+        if (v[i].flags & RESTORE_VMA_PREMAPPED) {
+            long m = move(v[i].premap_addr, len, v[i].start);
+            if (m) return restore_fail(plan, RESTORE_STEP_MAP, m, v[i].start);
+            continue;
+        }
         if (v[i].flags & RESTORE_VMA_SYSV_SHM) {
             /* shmat(id, addr, SHM_RDONLY if read-only) */
             r = SYS3(shmat, v[i].shmid, (unsigned long)v[i].start, (prot & R_PROT_WRITE) ? 0 : 010000);
@@ -183,7 +191,7 @@ long restore_protect_vmas(struct restore_plan *plan) {
     struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
     for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
         uint64_t len = v[i].end - v[i].start;
-        if (v[i].flags & RESTORE_VMA_FILL) {
+        if (v[i].flags & (RESTORE_VMA_FILL | RESTORE_VMA_PREMAPPED)) {
             long r = SYS3(mprotect, (unsigned long)v[i].start, (unsigned long)len, v[i].prot);
             if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PROTECT, r, v[i].start);
         }

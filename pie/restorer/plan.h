@@ -39,6 +39,7 @@ struct restore_start {
 #define RESTORE_VMA_FILL 0x1     /* page data follows in fill jobs: map writable first */
 #define RESTORE_VMA_SYSV_SHM 0x2 /* shmat(shmid) at start */
 #define RESTORE_VMA_LOCKED 0x4   /* mlock after filling */
+#define RESTORE_VMA_PREMAPPED 0x8 /* already mapped and filled at premap_addr: mremap it into place */
 
 struct restore_vma {
     uint64_t start;
@@ -51,6 +52,7 @@ struct restore_vma {
     uint64_t madv;      /* bit n set: madvise(start, len, n) after filling */
     int32_t shmid;
     uint32_t pad;
+    uint64_t premap_addr;
 };
 
 /* A kernel iovec (struct iovec) of this architecture. */
@@ -148,8 +150,11 @@ struct restore_plan {
     /* The restorer's own region: never unmapped by it. */
     uint64_t region_start;
     uint64_t region_end;
-    /* Unmap everything from 0 to here except the region and the specials. */
+    /* Unmap everything from 0 to here except the region, the premap area and
+     * the specials. */
     uint64_t unmap_end;
+    uint64_t premap_start;
+    uint64_t premap_end;
     uint64_t page_size;
 
     /* Memory. */

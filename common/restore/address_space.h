@@ -1,0 +1,21 @@
+// Finding room in the restoring process for what the engine itself places
+// there (the restorer region, the premap area): free in the task's own
+// layout and in the current one.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/images/checkpoint.h"
+#include "common/proc/maps.h"
+#include "common/util/result.h"
+
+namespace stasis::restore {
+
+// The highest page-aligned gap of at least `size` bytes (with a guard page
+// each side) that neither the task to restore nor this process occupies,
+// below the top of this process's mappings.
+Result<uint64_t> find_free_range(const images::TaskImages &t, const std::vector<proc::Mapping> &self, uint64_t size,
+                                 uint64_t page);
+
+}  // namespace stasis::restore
