@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Proves file validation (seed 003): a program maps a file of its own; after
+# the dump the file changes (a byte appended, then — with the size put back —
+# its content). `stasis restore` refuses with one line naming the file,
+# leaves no process with the PID behind and the images untouched; with the
+# file put back, the same images restore and the program's check passes.
+# --file-validation=checksum is what catches a same-size change.
+. "$(dirname "$0")/common.sh"
+
+prog=$bin/memory_file_mappings_keep_content_and_sharing
+[ -x "$prog" ] || fail "missing $prog"
+mkdir "$tmp/work" "$tmp/images"
+(
+  # Only fds 0-2 for the program: anything inherited would be state to dump.
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  setsid "$prog" "$tmp/work" </dev/null >"$tmp/work/prog.log" 2>&1 &
+  echo $! >"$tmp/pid"
+  wait
+) &
+keeper=$!
+started+=("$keeper")
+for _ in $(seq 500); do [ -s "$tmp/pid" ] && [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
+pid=$(cat "$tmp/pid")
+started+=("$pid")
+[ -e "$tmp/work/ready" ] || fail "the target never got ready"
+mapped=$(awk '$6 ~ "^'"$tmp"'/work/" && $6 !~ /(ready|prog.log)$/ {print $6; exit}' "/proc/$pid/maps")
+[ -n "$mapped" ] && [ -f "$mapped" ] || fail "the target maps no file of its work dir"
+
+"$stasis" dump -t "$pid" -D "$tmp/images" --file-validation=checksum -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
+  fail "dump failed: $(cat "$tmp/dump.err")"
+for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+[ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
+images_before=$(cd "$tmp/images" && sha256sum ./*)
+
+cp -p "$mapped" "$tmp/original"
+printf 'x' >>"$mapped"
+expect_clean_failure "restore with a grown $mapped" "$(basename "$mapped")" restore-size \
+  "$stasis" restore -D "$tmp/images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4
+[ -d "/proc/$pid" ] && fail "a refused restore left PID $pid behind"
+
+cp -p "$tmp/original" "$mapped"
+printf 'Z' | dd of="$mapped" bs=1 seek=0 conv=notrunc status=none
+expect_clean_failure "restore with a same-size changed $mapped" "checksum" restore-content \
+  "$stasis" restore -D "$tmp/images" -d --file-validation=checksum --pidfile "$tmp/restored.pid" \
+  -o "$tmp/restore.log" -v4
+[ -d "/proc/$pid" ] && fail "a refused restore left PID $pid behind"
+images_after=$(cd "$tmp/images" && sha256sum ./*)
+[ "$images_before" = "$images_after" ] || fail "a refused restore changed the images"
+
+cp -p "$tmp/original" "$mapped"
+"$stasis" restore -D "$tmp/images" -d --file-validation=checksum --pidfile "$tmp/restored.pid" \
+  -o "$tmp/restore.log" -v4 2>"$tmp/restore.err" || fail "restore with the file put back failed: $(cat "$tmp/restore.err")"
+touch "$tmp/work/check"
+for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
+v=$(cat "$tmp/work/verdict" 2>/dev/null)
+kill -KILL "$pid" 2>/dev/null
+[ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
+pass "$(cat "$tmp/restore-size.err") / $(cat "$tmp/restore-content.err")"
