@@ -199,6 +199,19 @@ TEST(RegsAarch64, CpuFeaturesAcceptThisCpusOwnSveVectorLength) {
     EXPECT_EQ(prctl(PR_SVE_GET_VL), vl);  // our own length is left as it was
 }
 
+// 128-bit vectors exist on every SVE CPU: settable even when this thread
+// runs at another length, which the check then puts back.
+TEST(RegsAarch64, CpuFeaturesAcceptTheMinimumSveVectorLength) {
+    if (!(getauxval(AT_HWCAP) & HWCAP_SVE)) GTEST_SKIP() << "no SVE on this CPU";
+    int vl = prctl(PR_SVE_GET_VL);
+    ASSERT_GT(vl, 0);
+    images::CpuFeatures needed;
+    needed.set_sve_vl(16);
+    Status s = check_cpu_features(needed);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    EXPECT_EQ(prctl(PR_SVE_GET_VL), vl);
+}
+
 TEST(RegsAarch64, CpuFeaturesRefusePointerAuthenticationOnACpuWithout) {
     images::CpuFeatures needed;
     needed.set_hwcap(HWCAP_PACA);
