@@ -65,7 +65,7 @@ void check_meaning(const google::protobuf::Message &file) {
         t.core = core->task();
         t.threads = copy_records(core->threads());
         for (const auto &th : t.threads) t.tree.add_threads(th.tid());
-        (void)validate::core(t, ARCH_X86_64);
+        (void)validate::core(t, ARCH_X86_64, core->task().personality() & 1);
     } else if (auto *mm = dynamic_cast<const MmImage *>(&file)) {
         t.mm = mm->mm();
         t.vmas = copy_records(mm->vmas());

@@ -115,6 +115,15 @@ TEST(ImageJson, BadJsonIsOneClearError) {
     EXPECT_EQ(json_to_image("{}").error().message(), "JSON: \"kind\" kind 0 is not an image kind");
 }
 
+TEST(ImageJson, DeeplyNestedJsonIsAnErrorNotACrash) {
+    std::string deep = "{\"kind\": \"IMAGE_MM\", \"mm\": " + std::string(200000, '[') + std::string(200000, ']') + "}";
+    EXPECT_FALSE(json_to_image(deep).ok());
+    std::string objects = "{\"kind\": \"IMAGE_MM\", \"x\": ";
+    for (int i = 0; i < 100000; i++) objects += "{\"a\": ";
+    objects += "1" + std::string(100000, '}') + "}";
+    EXPECT_FALSE(json_to_image(objects).ok());
+}
+
 // Runs `stasis image ARGS` with stdout sent to `out`; returns the exit status.
 int run_image_command(const std::vector<std::string> &args, const std::string &out) {
     fflush(stdout);

@@ -207,6 +207,31 @@ protected:
     TempDir dir;
 };
 
+TEST(Zombie, NeedsNoThreadsRegistersOrMemory) {
+    TempDir dir;
+    Checkpoint cp = sample_checkpoint();
+    TaskImages &z = child(cp);
+    z.tree.set_zombie(true);
+    z.tree.set_exit_status(3);
+    z.tree.clear_threads();
+    z.threads.clear();
+    z.vmas.clear();
+    z.pagemap.clear();
+    z.fds.clear();
+    ASSERT_TRUE(write_sample(dir.path(), cp).ok());
+    EXPECT_EQ(read_error(dir.path()), "OK");
+}
+
+TEST(PreDump, MayLackRegisters) {
+    TempDir dir;
+    Checkpoint cp = sample_checkpoint();
+    cp.inventory.set_dump_kind("pre-dump");
+    for (auto &t : cp.tasks)
+        for (auto &thread : t.threads) thread.clear_regs();
+    ASSERT_TRUE(write_sample(dir.path(), cp).ok());
+    EXPECT_EQ(read_error(dir.path()), "OK");
+}
+
 TEST_F(WrittenSample, WithoutInventoryIsIncomplete) {
     ASSERT_EQ(::unlink(dir.file("inventory.img").c_str()), 0);
     EXPECT_EQ(read_error(dir.path()), "incomplete checkpoint: no inventory.img in " + dir.path());
