@@ -81,6 +81,11 @@ void setup_call(ThreadRegs &r, uint64_t entry, uint64_t arg, uint64_t stack_top)
 // orders this).
 void restart_in_new_task(ThreadRegs &r);
 
+// The thread pointer the restorer must set from inside the thread, where
+// ptrace cannot set it (arm: TPIDRURO via set_tls); 0 where the register
+// sets written by write_regs() carry it.
+uint64_t tls_set_by_restorer(const ThreadRegs &r);
+
 // ---- images -------------------------------------------------------------------
 
 void to_image(const ThreadRegs &r, images::ThreadRegs *out);

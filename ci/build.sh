@@ -19,6 +19,11 @@ jobs=${STASIS_JOBS:-$(nproc)}
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths relative to the checkout: a fresh clone elsewhere hits the same
+  # cache entries. Ten build configurations need room.
+  export CCACHE_BASEDIR=$PWD
+  export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-25G}
+  export CCACHE_NOHASHDIR=1
 fi
 
 configure_and_build() {

@@ -29,8 +29,10 @@ NATIVE_PKGS=(
   qemu-user-static
   qemu-system-arm qemu-system-ppc qemu-system-misc qemu-system-x86 cpio xz-utils
   binutils-multiarch file
+  pandoc debhelper lintian bash-completion zsh
 )
-PER_ARCH_PKGS=(libc6-dev libprotobuf-dev libcapstone-dev libboost-program-options-dev libgtest-dev zlib1g-dev)
+# pkgconf:<arch> provides <triplet>-pkg-config for Debian cross package builds.
+PER_ARCH_PKGS=(libc6-dev libprotobuf-dev libcapstone-dev libboost-program-options-dev libgtest-dev zlib1g-dev pkgconf)
 
 have_arch() { dpkg --print-foreign-architectures | grep -qx "$1"; }
 

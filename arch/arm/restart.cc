@@ -6,4 +6,8 @@
 
 namespace stasis::arch {
 void restart_in_new_task(ThreadRegs &) {}
+// ptrace can read TPIDRURO (PTRACE_GET_THREAD_AREA) but not write it: the
+// restorer sets it in each thread with the ARM-private set_tls syscall.
+uint64_t tls_set_by_restorer(const ThreadRegs &r) { return r.tls; }
+
 }  // namespace stasis::arch

@@ -19,4 +19,8 @@ void restart_in_new_task(ThreadRegs &r) {
         r.gp.gpr[3] = kErestartNointr;
 }
 
+// The thread pointer travels in the register sets (fs_base, TPIDR_EL0 via
+// NT_ARM_TLS, r13, a0/a1): write_regs() restores it.
+uint64_t tls_set_by_restorer(const ThreadRegs &) { return 0; }
+
 }  // namespace stasis::arch

@@ -66,6 +66,20 @@ Status collect_fds(pid_t pid, files::FileTable &files, images::TaskImages &task)
     return ok();
 }
 
+// A zombie child: only what its parent can still see (the exit status).
+Result<images::TaskImages> dump_zombie(pid_t pid) {
+    STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
+    images::TaskImages t;
+    t.tree.set_pid(pid);
+    t.tree.set_ppid(stat.ppid);
+    t.tree.set_pgid(stat.pgrp);
+    t.tree.set_sid(stat.session);
+    t.tree.set_zombie(true);
+    t.tree.set_exit_status(stat.exit_code);
+    t.core.set_comm(stat.comm);
+    return t;
+}
+
 struct ProcessDump {
     images::TaskImages task;
     images::CpuFeatures cpu;
@@ -78,7 +92,6 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     pid_t pid = proc.pid;
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
     STASIS_ASSIGN(proc::TaskStatus status, proc::read_status(pid));
-    if (stat.state == 'Z') return Error("process " + std::to_string(pid) + " is a zombie");
 
     // Files first: a refused file kind (a terminal without --shell-job, a
     // socket) fails the dump before the parasite touches anything.
@@ -103,7 +116,7 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
 
     auto &t = out.task;
     t.tree.set_pid(pid);
-    t.tree.set_ppid(0);
+    t.tree.set_ppid(pid == opts.pid ? 0 : stat.ppid);
     t.tree.set_pgid(stat.pgrp);
     t.tree.set_sid(stat.session);
     for (const auto &th : proc.threads) t.tree.add_threads(th.tid);
@@ -129,13 +142,7 @@ Status dump_tree(const DumpOptions &opts) {
     uint32_t page_size = uint32_t(sysconf(_SC_PAGESIZE));
 
     STASIS_ASSIGN(ptrace::FrozenTree tree, ptrace::FrozenTree::freeze(opts.pid, true));
-    if (tree.processes().size() > 1) {
-        std::string kids;
-        for (size_t i = 1; i < tree.processes().size(); ++i)
-            kids += (i > 1 ? ", " : "") + std::to_string(tree.processes()[i].pid);
-        return Error("process " + std::to_string(opts.pid) + " has child processes (" + kids +
-                     "): dumping process trees is not supported yet");
-    }
+    if (tree.processes().front().zombie) return Error("process " + std::to_string(opts.pid) + " is a zombie");
     STASIS_TRY(fault::check("after-seize"));
 
     files::FileTableOptions fopts;
@@ -149,6 +156,11 @@ Status dump_tree(const DumpOptions &opts) {
     images::CpuFeatures cpu;
     std::vector<std::unique_ptr<images::RawImageWriter>> pages;
     for (auto &proc : tree.processes()) {
+        if (proc.zombie) {
+            STASIS_ASSIGN(images::TaskImages z, dump_zombie(proc.pid));
+            cp.tasks.push_back(std::move(z));
+            continue;
+        }
         STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size))
                                           .context("process " + std::to_string(proc.pid)));
         cpu.MergeFrom(pd.cpu);

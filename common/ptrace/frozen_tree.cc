@@ -3,9 +3,14 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <string>
 #include <set>
 
+#include "common/proc/stat.h"
 #include "common/proc/tasks.h"
 #include "common/ptrace/ptrace.h"
 #include "common/util/log.h"
@@ -43,7 +48,13 @@ FrozenProcess *FrozenTree::process(pid_t pid) {
 }
 
 Status FrozenTree::freeze_process(pid_t pid) {
-    processes_.push_back(FrozenProcess{pid, {}});
+    STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
+    if (stat.state == 'Z' || stat.state == 'X') {
+        // A zombie has nothing left to seize or to dump but its exit status.
+        processes_.push_back(FrozenProcess{pid, true, {}});
+        return ok();
+    }
+    processes_.push_back(FrozenProcess{pid, false, {}});
     std::set<pid_t> seen;
     // Threads may be created by threads we have not frozen yet: re-list
     // until a pass finds nothing new.
@@ -111,7 +122,7 @@ Result<FrozenTree> FrozenTree::freeze(pid_t root, bool with_children) {
             if (pid == root) return std::move(st).error().context("process " + std::to_string(pid));
             return std::move(st).error().context("child process " + std::to_string(pid));
         }
-        if (!with_children) continue;
+        if (!with_children || tree.processes_.back().zombie) continue;
         // Children are listed after the parent is frozen, so a fork that
         // races with us is seen here (the parent cannot fork any more).
         STASIS_ASSIGN(auto children, proc::list_children(pid));
@@ -154,6 +165,16 @@ Status FrozenTree::kill_all() {
             }
             t.attached = false;
         }
+    }
+    // Processes below the root are re-parented to init (or a subreaper)
+    // when their parents die; give it a moment to reap them, so that their
+    // PIDs are free for a restore that follows at once. The root is reaped
+    // by its own parent.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (size_t i = 1; i < processes_.size(); ++i) {
+        std::string dir = "/proc/" + std::to_string(processes_[i].pid);
+        while (::access(dir.c_str(), F_OK) == 0 && std::chrono::steady_clock::now() < deadline)
+            ::usleep(1000);
     }
     processes_.clear();
     return ok();

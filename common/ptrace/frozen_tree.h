@@ -25,6 +25,7 @@ struct FrozenThread {
 
 struct FrozenProcess {
     pid_t pid = 0;
+    bool zombie = false;                // nothing to seize: dumped as a zombie
     std::vector<FrozenThread> threads;  // the leader first
     FrozenThread *thread(pid_t tid);
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "common/proc/maps.h"
 #include "common/proc/misc.h"
@@ -49,7 +50,9 @@ std::string who_holds(pid_t id) {
 
 Status check_pids_free(const images::Checkpoint &cp) {
     for (const auto &t : cp.tasks) {
-        for (int32_t id : t.tree.threads()) {
+        std::vector<int32_t> ids(t.tree.threads().begin(), t.tree.threads().end());
+        ids.push_back(t.tree.pid());
+        for (int32_t id : ids) {
             if (::kill(id, 0) == 0 || errno == EPERM)
                 return Error("PID " + std::to_string(id) + " is already taken by " + who_holds(id) +
                              "; it must be free to restore process " + std::to_string(t.tree.pid()));
@@ -62,6 +65,7 @@ Status check_vdso(const images::Checkpoint &cp) {
     STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
     STASIS_ASSIGN(auto current, vdso::describe_process(::getpid(), self));
     for (const auto &t : cp.tasks) {
+        if (t.tree.zombie()) continue;
         auto st = vdso::check_in_place(t.vdso, current);
         if (!st.ok())
             return std::move(st).context("process " + std::to_string(t.tree.pid()) +

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "common/restore/address_space.h"
 #include "common/restore/plan.h"
 #include "common/restore/premap.h"
+#include "common/restore/spawn.h"
 #include "pie/blob.h"
 
 namespace stasis::restore {
@@ -33,16 +35,42 @@ namespace {
     _exit(1);
 }
 
-Status join_session(const images::TaskImages &t, const RestoreOptions &opts) {
-    pid_t pid = ::getpid();
+const images::TaskImages *find_task(const images::Checkpoint &cp, pid_t pid) {
+    for (const auto &t : cp.tasks)
+        if (t.tree.pid() == pid) return &t;
+    return nullptr;
+}
+
+// Session and process group, as far as they can be rebuilt from inside the
+// tree: a session or group led by this task, inherited from the parent, or
+// led by a task created before this one. With --shell-job the root stays in
+// our session and group (the terminal's).
+Status join_session(const ChildArgs &a) {
+    const auto &cp = *a.cp;
+    const auto &t = cp.tasks[a.index];
+    pid_t pid = t.tree.pid();
+    const images::TaskImages *parent = find_task(cp, t.tree.ppid());
     if (t.tree.sid() == pid) {
         if (::setsid() < 0) return Error::from_errno("setsid");
-    } else if (!opts.shell_job) {
-        return Error("the process was in session " + std::to_string(t.tree.sid()) +
-                     " led by a process outside the dump (a shell?): restore it with --shell-job");
+    } else if (parent && parent->tree.sid() == t.tree.sid()) {
+        // inherited
+    } else if (!parent && a.opts->shell_job) {
+        // the terminal's session
+    } else {
+        return Error("process " + std::to_string(pid) + " was in session " + std::to_string(t.tree.sid()) +
+                     (parent ? ", led by a process that is not in the dump or not its parent's"
+                             : " led by a process outside the dump (a shell?): restore it with --shell-job"));
     }
-    if (t.tree.pgid() == pid && t.tree.sid() != pid) {
-        if (::setpgid(0, 0) < 0) return Error::from_errno("setpgid");
+    pid_t pgid = t.tree.pgid();
+    if (pgid == pid) {
+        if (t.tree.sid() != pid && ::setpgid(0, 0) < 0) return Error::from_errno("setpgid");
+    } else if (parent && parent->tree.pgid() == pgid) {
+        // inherited
+    } else if (find_task(cp, pgid) && ::getpgid(pgid) == pgid) {
+        if (::setpgid(0, pgid) < 0) return Error::from_errno("join process group " + std::to_string(pgid));
+    } else if (!(!parent && a.opts->shell_job)) {
+        return Error("process " + std::to_string(pid) + " was in process group " + std::to_string(pgid) +
+                     " whose leader is not in the dump");
     }
     return ok();
 }
@@ -51,11 +79,11 @@ Status join_session(const images::TaskImages &t, const RestoreOptions &opts) {
 // same file reopen it instead of creating another copy.
 std::map<uint32_t, int> g_ghosts;
 
-// Opens every file description the task needs once, at fds above `base`.
-Result<int> open_once(std::map<uint32_t, int> &opened, const images::Checkpoint &cp, uint32_t id,
+// Opens file description `id` once, at an fd above `base`.
+Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t id,
                       const files::RestoreFileOptions &fo, int base) {
-    auto it = opened.find(id);
-    if (it != opened.end()) return it->second;
+    auto it = files.by_file.find(id);
+    if (it != files.by_file.end()) return it->second;
     if (id == 0 || id > cp.files.size()) return Error("file id " + std::to_string(id) + " is not in files.img");
     const auto &entry = cp.files[id - 1];
     uint32_t ghost = entry.has_reg() ? entry.reg().ghost_id() : 0;
@@ -69,28 +97,22 @@ Result<int> open_once(std::map<uint32_t, int> &opened, const images::Checkpoint 
     int err = errno;
     ::close(fd);
     if (high < 0) return Error::from_errno("move file descriptor out of the way", err);
-    opened[id] = high;
+    files.by_file[id] = high;
     if (ghost && !g_ghosts.count(ghost)) g_ghosts[ghost] = high;
     return high;
 }
 
-struct ServiceFds {
-    std::map<uint32_t, int> by_file;
-    std::map<uint64_t, int> shmem;
-    int pages = -1;
-    std::vector<int> all;
-};
-
 // Shared anonymous memory: one shmem object per Vma.shmem_id, made the way
 // the kernel makes them (mmap MAP_SHARED|MAP_ANONYMOUS) and held through
-// /proc/self/map_files, so every view maps the same object again.
-Status create_shared_objects(const images::TaskImages &t, int base, ServiceFds &svc) {
+// /proc/self/map_files, so every view, in every task, maps the same object.
+Status create_shared_objects(const images::Checkpoint &cp, int base, TreeFiles &files) {
     std::map<uint64_t, uint64_t> size;
-    for (const auto &v : t.vmas) {
-        if (v.kind() != images::VMA_ANON_SHARED || !v.shmem_id()) continue;
-        uint64_t &s = size[v.shmem_id()];
-        s = std::max(s, v.pgoff() + (v.end() - v.start()));
-    }
+    for (const auto &t : cp.tasks)
+        for (const auto &v : t.vmas) {
+            if (v.kind() != images::VMA_ANON_SHARED || !v.shmem_id()) continue;
+            uint64_t &s = size[v.shmem_id()];
+            s = std::max(s, v.pgoff() + (v.end() - v.start()));
+        }
     for (const auto &[id, len] : size) {
         void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) return Error::from_errno("create shared memory object");
@@ -104,42 +126,69 @@ Status create_shared_objects(const images::TaskImages &t, int base, ServiceFds &
         int high = ::fcntl(fd, F_DUPFD_CLOEXEC, base);
         ::close(fd);
         if (high < 0) return Error::from_errno("move shared memory fd");
-        svc.shmem[id] = high;
+        files.shmem[id] = high;
     }
     return ok();
 }
 
-Result<ServiceFds> install_fds(const ChildArgs &a) {
-    const auto &t = *a.task;
+// The root: every file description and shared object of the whole tree,
+// above every fd number any task uses.
+Status open_tree_files(ChildArgs &a) {
+    const auto &cp = *a.cp;
     int max_target = 2;
-    for (const auto &f : t.fds) max_target = std::max(max_target, f.fd());
+    for (const auto &t : cp.tasks)
+        for (const auto &f : t.fds) max_target = std::max(max_target, f.fd());
     struct rlimit lim {};
     ::getrlimit(RLIMIT_NOFILE, &lim);
-    if (uint64_t(max_target) + 64 > lim.rlim_cur) {
-        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, rlim_t(max_target) + 1024);
-        ::setrlimit(RLIMIT_NOFILE, &lim);  // the restorer sets the saved limit later
+    rlim_t want = rlim_t(max_target) + 64 + rlim_t(cp.files.size());
+    if (want > lim.rlim_cur) {
+        lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, want);
+        ::setrlimit(RLIMIT_NOFILE, &lim);  // each restorer sets the saved limit later
     }
-    // Everything we open goes above every target number and above what the
-    // engine left open, so no dup2 below can clobber it.
     int base = max_target + 1;
-    std::map<uint32_t, int> opened;
-    for (const auto &f : t.fds) STASIS_TRY(std::move(open_once(opened, *a.cp, f.file_id(), a.file_opts, base)).status().context("fd " + std::to_string(f.fd())));
-    ServiceFds svc;
-    for (const auto &v : t.vmas) {
-        if (!v.file_id() || v.kind() == images::VMA_SYSV_SHM) continue;
-        STASIS_ASSIGN(int fd, open_once(svc.by_file, *a.cp, v.file_id(), a.file_opts, base));
-        (void)fd;
+    for (const auto &t : cp.tasks) {
+        std::string who = "process " + std::to_string(t.tree.pid());
+        for (const auto &f : t.fds)
+            STASIS_TRY(std::move(open_once(a.files, cp, f.file_id(), a.file_opts, base))
+                           .status()
+                           .context(who + ": fd " + std::to_string(f.fd())));
+        for (const auto &v : t.vmas)
+            if (v.file_id() && v.kind() != images::VMA_SYSV_SHM)
+                STASIS_TRY(std::move(open_once(a.files, cp, v.file_id(), a.file_opts, base)).status().context(who));
+        if (t.mm.exe_file_id())
+            STASIS_TRY(std::move(open_once(a.files, cp, t.mm.exe_file_id(), a.file_opts, base)).status().context(who));
     }
-    if (t.mm.exe_file_id()) STASIS_TRY(open_once(svc.by_file, *a.cp, t.mm.exe_file_id(), a.file_opts, base).status());
-    STASIS_TRY(create_shared_objects(t, base, svc));
+    return create_shared_objects(cp, base, a.files);
+}
+
+struct ServiceFds {
+    std::map<uint32_t, int> by_file;
+    std::map<uint64_t, int> shmem;
+    int pages = -1;
+    std::vector<int> all;
+};
+
+// This task's own fds at their numbers; its service fds (mapped files, the
+// exe, shared objects, its pages image) kept for the restorer; everything
+// else closed.
+Result<ServiceFds> install_fds(const ChildArgs &a) {
+    const auto &t = a.cp->tasks[a.index];
+    ServiceFds svc;
+    int base = 3;
+    for (const auto &[id, fd] : a.files.by_file) base = std::max(base, fd + 1);
+    for (const auto &[id, fd] : a.files.shmem) base = std::max(base, fd + 1);
+    for (const auto &v : t.vmas) {
+        if (v.file_id() && v.kind() != images::VMA_SYSV_SHM) svc.by_file[v.file_id()] = a.files.by_file.at(v.file_id());
+        if (v.kind() == images::VMA_ANON_SHARED && v.shmem_id()) svc.shmem[v.shmem_id()] = a.files.shmem.at(v.shmem_id());
+    }
+    if (t.mm.exe_file_id()) svc.by_file[t.mm.exe_file_id()] = a.files.by_file.at(t.mm.exe_file_id());
     uint64_t pages = images::pages_in_file(t.pagemap);
     STASIS_ASSIGN(int pfd, images::open_pages(a.opts->images_dir, t.pagemap_head.pages_id(), a.file_opts.page_size, pages));
     svc.pages = ::fcntl(pfd, F_DUPFD_CLOEXEC, base);
     ::close(pfd);
     if (svc.pages < 0) return Error::from_errno("move pages image fd");
-    // Now place the task's own fds.
     for (const auto &f : t.fds) {
-        int src = opened.at(f.file_id());
+        int src = a.files.by_file.at(f.file_id());
         if (::dup3(src, f.fd(), f.cloexec() ? O_CLOEXEC : 0) < 0)
             return Error::from_errno("dup3 to fd " + std::to_string(f.fd()));
     }
@@ -149,8 +198,8 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
     for (auto &[id, fd] : svc.shmem) keep.insert(fd), svc.all.push_back(fd);
     keep.insert(svc.pages);
     svc.all.push_back(svc.pages);
-    // Close everything else: the task's temporaries and whatever the engine
-    // had open (its log, its terminal).
+    // Close everything else: other tasks' descriptions and whatever the
+    // engine had open (its log, its terminal).
     int prev = -1;
     for (int fd : keep) {
         if (fd > prev + 1) ::syscall(SYS_close_range, prev + 1, fd - 1, 0);
@@ -170,7 +219,7 @@ Status enter_dirs(const images::TaskCore &core) {
 }
 
 Status build_region(const ChildArgs &a, const ServiceFds &svc) {
-    const auto &t = *a.task;
+    const auto &t = a.cp->tasks[a.index];
     uint64_t page = a.file_opts.page_size;
     Premap premap;
     if (const char *p = std::getenv("STASIS_RESTORE_PREMAP"); p && *p == '1') {
@@ -217,7 +266,7 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     std::memcpy(p, blob.bytes, blob.size);
     std::vector<uint8_t> plan = builder.finish(region);
     std::memcpy(static_cast<char *>(p) + lay.plan_offset, plan.data(), plan.size());
-    auto *c = a.control;
+    auto *c = &a.controls[a.index];
     c->region_start = region;
     c->region_end = region + lay.total;
     c->plan_addr = region + lay.plan_offset;
@@ -234,29 +283,67 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     return ok();
 }
 
-Status prepare(const ChildArgs &a) {
-    STASIS_TRY(join_session(*a.task, *a.opts));
+// A zombie dies again the way it died: its parent reaps it when it likes.
+[[noreturn]] void die_as_zombie(int status) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        ::signal(sig, SIG_DFL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+        ::prctl(PR_SET_DUMPABLE, 0);  // no core file for a replayed death
+        ::raise(sig);
+    }
+    _exit(WEXITSTATUS(status));
+}
+
+// Clones this task's children with their PIDs, parents before children:
+// each child goes through child_main itself (and clones its own).
+Status fork_children(ChildArgs &a) {
+    const auto &cp = *a.cp;
+    pid_t me = cp.tasks[a.index].tree.pid();
+    for (size_t j = 0; j < cp.tasks.size(); ++j) {
+        const auto &t = cp.tasks[j];
+        if (j == a.index || t.tree.ppid() != me) continue;
+        STASIS_ASSIGN(pid_t child, clone_with_pid(t.tree.pid()));
+        if (child == 0) {
+            if (t.tree.zombie()) die_as_zombie(t.tree.exit_status());
+            a.index = j;
+            child_main(a);
+        }
+    }
+    return ok();
+}
+
+Status prepare(ChildArgs &a) {
+    STASIS_TRY(join_session(a));
+    if (a.index == 0) STASIS_TRY(open_tree_files(a));
+    STASIS_TRY(fork_children(a));
     STASIS_ASSIGN(ServiceFds svc, install_fds(a));
-    STASIS_TRY(enter_dirs(a.task->core));
+    STASIS_TRY(enter_dirs(a.cp->tasks[a.index].core));
     return build_region(a, svc);
 }
 
 }  // namespace
 
-[[noreturn]] void child_main(const ChildArgs &a) {
-    // If the engine dies before it takes over, this half-made process must
-    // not linger: die with it. (The restorer sets the saved pdeath signal.)
+[[noreturn]] void child_main(ChildArgs &a) {
+    ChildControl *c = &a.controls[a.index];
+    // If the parent dies before the engine takes over, this half-made
+    // process must not linger: die with it. (The restorer sets the saved
+    // pdeath signal.)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!a.control->seized.load()) {
-        if (std::chrono::steady_clock::now() > deadline) die(a.control, Error("the engine never attached"));
+    c->started.store(1);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!c->seized.load()) {
+        if (std::chrono::steady_clock::now() > deadline) die(c, Error("the engine never attached"));
         ::usleep(100);
     }
     auto st = prepare(a);
-    if (!st.ok()) die(a.control, st.error());
+    if (!st.ok()) die(c, std::move(st).error().context("process " + std::to_string(::getpid())));
     // Stop for the engine; it starts the restorer from here.
     ::raise(SIGTRAP);
-    die(a.control, Error("resumed without the restorer"));
+    die(c, Error("resumed without the restorer"));
 }
 
 }  // namespace stasis::restore

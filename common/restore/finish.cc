@@ -66,14 +66,13 @@ Status run_restorer(pid_t pid, const ChildControl &c) {
     return ok();
 }
 
-Status resume_task(pid_t pid, const images::TaskImages &task, const ChildControl &c) {
+Status prepare_resume(pid_t pid, const images::TaskImages &task, const ChildControl &c) {
     // Seize the threads the restorer created; they wait on a futex.
     for (size_t i = 1; i < task.threads.size(); ++i) {
         pid_t tid = task.threads[i].tid();
         STASIS_TRY(ptrace::seize(tid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
         STASIS_TRY(ptrace::freeze(tid));
     }
-    STASIS_TRY(fault::check("restore-before-resume"));
     for (size_t i = 1; i < task.threads.size(); ++i) {
         const auto &tc = task.threads[i];
         STASIS_ASSIGN(arch::ThreadRegs regs, arch::from_image(tc.regs()));
@@ -98,7 +97,10 @@ Status resume_task(pid_t pid, const images::TaskImages &task, const ChildControl
     if (r != 0) return Error::from_errno("unmap the restorer region", int(-r));
     STASIS_TRY(inj.return_to_signal_stop());
     STASIS_TRY(ptrace::set_sigmask(pid, main.blocked()));
-    // Let everything go at once.
+    return ok();
+}
+
+Status release_task(const images::TaskImages &task) {
     for (const auto &tc : task.threads) STASIS_TRY(ptrace::detach(tc.tid()));
     return ok();
 }

@@ -1,10 +1,12 @@
 #include "common/restore/plan.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "arch/arch.h"
 #include "pie/blob.h"
 
 namespace stasis::restore {
@@ -29,6 +31,17 @@ bool has_flag(const std::string &vm_flags, const char *code) {
 }
 
 uint64_t ns_to(uint64_t ns, uint64_t unit) { return ns / unit; }
+
+// The POSIX timer a pending signal came from, or -1. Such a signal is bound
+// to its timer in the kernel (further expirations only count overruns); a
+// copy queued with rt_sigqueueinfo would not be, and the re-armed timer
+// would queue a second one.
+int timer_of(const images::Siginfo &s) {
+    if (s.raw().size() < sizeof(siginfo_t)) return -1;
+    siginfo_t si;
+    std::memcpy(&si, s.raw().data(), sizeof si);
+    return si.si_code == SI_TIMER ? si.si_timerid : -1;
+}
 
 }  // namespace
 
@@ -151,6 +164,11 @@ Status PlanBuilder::add_memory() {
 
 void PlanBuilder::add_process_state() {
     const auto &c = in_.task->core;
+    for (const auto &s : c.shared_pending())
+        if (int id = timer_of(s); id >= 0) pending_timers_.insert(id);
+    for (const auto &tc : in_.task->threads)
+        for (const auto &s : tc.pending())
+            if (int id = timer_of(s); id >= 0) pending_timers_.insert(id);
     for (const auto &a : c.sigactions()) {
         if (a.signo() < 1 || a.signo() > PARASITE_MAX_SIGNALS) continue;
         auto &s = head_.sigactions[a.signo() - 1];
@@ -181,6 +199,14 @@ void PlanBuilder::add_process_state() {
         timers.push_back(t);
     }
     std::sort(timers.begin(), timers.end(), [](const restore_timer &a, const restore_timer &b) { return a.id < b.id; });
+    // A timer whose signal was pending and which is still armed expires at
+    // once instead: the kernel queues its genuine signal (overruns count on
+    // from there) and the saved copy is dropped.
+    for (auto &t : timers) {
+        bool armed = t.value.sec || t.value.nsec;
+        if (armed && pending_timers_.count(t.id)) t.value = {0, 1};
+        else pending_timers_.erase(t.id);
+    }
     head_.nr_timers = uint32_t(timers.size());
     head_.timers_off = append(timers);
     for (const auto &r : c.rlimits()) {
@@ -218,8 +244,13 @@ void PlanBuilder::add_process_state() {
     auto exe = in_.file_fds.find(mm.exe_file_id());
     head_.exe_fd = exe == in_.file_fds.end() ? -1 : exe->second;
     std::vector<uint8_t> pending;
-    for (const auto &s : c.shared_pending()) pending.insert(pending.end(), s.raw().begin(), s.raw().end());
-    head_.shared_pending_count = int32_t(c.shared_pending_size());
+    int32_t count = 0;
+    for (const auto &s : c.shared_pending()) {
+        if (pending_timers_.count(timer_of(s))) continue;
+        pending.insert(pending.end(), s.raw().begin(), s.raw().end());
+        ++count;
+    }
+    head_.shared_pending_count = count;
     head_.shared_pending_off = append(pending);
     head_.self_rseq_ptr = in_.self_rseq_ptr;
     head_.self_rseq_len = in_.self_rseq_len;
@@ -251,9 +282,16 @@ Status PlanBuilder::add_threads() {
         r.affinity_len = uint32_t(std::min<size_t>(tc.cpu_affinity().size(), sizeof r.affinity));
         std::memcpy(r.affinity, tc.cpu_affinity().data(), r.affinity_len);
         r.timer_slack_ns = tc.timer_slack_ns();
+        STASIS_ASSIGN(arch::ThreadRegs regs, arch::from_image(tc.regs()));
+        r.tls = arch::tls_set_by_restorer(regs);
         std::vector<uint8_t> pending;
-        for (const auto &s : tc.pending()) pending.insert(pending.end(), s.raw().begin(), s.raw().end());
-        r.pending_count = int32_t(tc.pending_size());
+        int32_t count = 0;
+        for (const auto &s : tc.pending()) {
+            if (pending_timers_.count(timer_of(s))) continue;
+            pending.insert(pending.end(), s.raw().begin(), s.raw().end());
+            ++count;
+        }
+        r.pending_count = count;
         r.pending_off = append(pending);
         threads_.push_back(r);
     }

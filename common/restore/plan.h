@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "common/images/checkpoint.h"
@@ -72,6 +73,7 @@ private:
     restore_plan head_{};
     std::vector<uint8_t> tail_;  // arrays after the header, at offsets from the plan start
     std::vector<restore_thread> threads_;
+    std::set<int> pending_timers_;  // timers whose signal was pending at dump
     RegionLayout layout_;
 };
 

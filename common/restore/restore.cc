@@ -1,65 +1,131 @@
-// `stasis restore`: read and check everything, clone the task with its
-// original PID, let it set itself up, run the restorer, load registers, go.
-// Any failure kills what was created; the images are only ever read.
+// `stasis restore`: read and check everything, clone the root of the tree
+// with its original PID (it clones the rest, each with its PID), let every
+// task set itself up, run each task's restorer, load registers, and only
+// then let the whole tree go at once. Any failure kills everything created;
+// the images are only ever read.
 #include "common/restore/restore.h"
 
 #include <fcntl.h>
-#include <linux/sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "arch/arch.h"
+#include "common/files/sysv_shm.h"
 #include "common/images/images.h"
-#include "common/linux/uapi.h"
 #include "common/ptrace/ptrace.h"
 #include "common/restore/checks.h"
 #include "common/restore/child.h"
-#include "common/files/sysv_shm.h"
 #include "common/restore/finish.h"
+#include "common/restore/spawn.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
 
 namespace stasis::restore {
 namespace {
 
-// Kills the half-restored process on every path out, unless released.
-class ChildGuard {
+// Kills every process of the half-restored tree on every path out, unless
+// released.
+class TreeGuard {
 public:
-    explicit ChildGuard(pid_t pid) : pid_(pid) {}
-    ~ChildGuard() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        int status;
-        ::waitpid(pid_, &status, __WALL);
+    explicit TreeGuard(const images::Checkpoint &cp) : cp_(cp) {}
+    ~TreeGuard() {
+        if (released_) return;
+        for (const auto &t : cp_.tasks) ::kill(t.tree.pid(), SIGKILL);
+        if (root_ > 0) {
+            int status;
+            ::waitpid(root_, &status, __WALL);
+        }
     }
-    void release() { pid_ = -1; }
+    void set_root(pid_t pid) { root_ = pid; }
+    void release() { released_ = true; }
 
 private:
-    pid_t pid_;
+    const images::Checkpoint &cp_;
+    pid_t root_ = -1;
+    bool released_ = false;
 };
 
-Result<pid_t> clone_with_pid(pid_t pid) {
-    stasis_clone_args args{};
-    std::memset(&args, 0, sizeof args);
-    pid_t want[1] = {pid};
-    args.exit_signal = SIGCHLD;
-    args.set_tid = uint64_t(uintptr_t(want));
-    args.set_tid_size = 1;
-    long r = ::syscall(SYS_clone3, &args, sizeof args);
-    if (r < 0) {
-        int err = errno;
-        if (err == EEXIST) return Error("PID " + std::to_string(pid) + " was taken just now by another process", err);
-        if (err == EPERM) return Error("not allowed to choose PIDs (clone3 set_tid needs CAP_CHECKPOINT_RESTORE)", err);
-        return Error::from_errno("clone3 with PID " + std::to_string(pid), err);
+// The shared pages the tasks report through, one per task.
+class Controls {
+public:
+    static Result<Controls> create(size_t n) {
+        size_t len = n * sizeof(ChildControl);
+        void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return Error::from_errno("map the control pages");
+        auto *c = static_cast<ChildControl *>(p);
+        for (size_t i = 0; i < n; ++i) new (&c[i]) ChildControl();
+        return Controls(c, len);
     }
-    return pid_t(r);
+    Controls(Controls &&o) noexcept : c_(o.c_), len_(o.len_) { o.c_ = nullptr; }
+    ~Controls() {
+        if (c_) ::munmap(c_, len_);
+    }
+    ChildControl *get() { return c_; }
+    ChildControl &operator[](size_t i) { return c_[i]; }
+
+private:
+    Controls(ChildControl *c, size_t len) : c_(c), len_(len) {}
+    ChildControl *c_;
+    size_t len_;
+};
+
+Status check_images(const RestoreOptions &opts, const images::Checkpoint &cp, const files::RestoreFileOptions &fo) {
+    if (opts.lazy_pages) return Error("--lazy-pages restore is not supported yet");
+    STASIS_TRY(check_privilege(opts.images_dir, cp));
+    STASIS_TRY(std::move(arch::check_cpu_features(cp.inventory.cpu())).context("CPU check"));
+    STASIS_TRY(check_vdso(cp));
+    STASIS_TRY(files::validate_files(cp.files, fo));
+    return check_pids_free(cp);
+}
+
+// Seizes every (non-zombie) task as its parent creates it, then waits until
+// each has set itself up and stopped.
+Status attach_tree(const images::Checkpoint &cp, Controls &controls) {
+    for (size_t i = 0; i < cp.tasks.size(); ++i) {
+        const auto &t = cp.tasks[i];
+        if (t.tree.zombie()) continue;
+        pid_t pid = t.tree.pid();
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!controls[i].started.load()) {
+            if (controls[i].failed) return Error(controls[i].error);
+            for (size_t k = 0; k < i; ++k)
+                if (controls[k].failed) return Error(controls[k].error);
+            if (std::chrono::steady_clock::now() > deadline)
+                return Error("process " + std::to_string(pid) + " was never created by its parent");
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+        STASIS_TRY(ptrace::seize(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+        controls[i].seized.store(1);
+    }
+    STASIS_TRY(fault::check("restore-after-fork"));
+    for (size_t i = 0; i < cp.tasks.size(); ++i) {
+        if (cp.tasks[i].tree.zombie()) continue;
+        pid_t pid = cp.tasks[i].tree.pid();
+        STASIS_ASSIGN(ptrace::Stop s, ptrace::wait_stop(pid, std::chrono::seconds(120)));
+        if (s.kind != ptrace::Stop::Kind::signal || s.sig != SIGTRAP) {
+            if (controls[i].failed) return Error(controls[i].error);
+            return Error("process " + std::to_string(pid) + " " + s.describe() + " while preparing");
+        }
+    }
+    return ok();
+}
+
+Status write_pidfile(const std::string &path, pid_t pid) {
+    std::string text = std::to_string(pid) + "\n";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return Error::from_errno("write pidfile " + path);
+    bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    ::close(fd);
+    if (!written) return Error::from_errno("write pidfile " + path);
+    return ok();
 }
 
 Result<int> restore_tree(const RestoreOptions &opts) {
@@ -69,58 +135,53 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     ro.expect_arch = arch::kImageArch;
     ro.expect_page_size = page_size;
     STASIS_ASSIGN(images::Checkpoint cp, images::read_checkpoint(opts.images_dir, ro));
-    if (cp.tasks.size() != 1)
-        return Error("the checkpoint holds " + std::to_string(cp.tasks.size()) +
-                     " processes: restoring process trees is not supported yet");
-    if (opts.lazy_pages) return Error("--lazy-pages restore is not supported yet");
-    STASIS_TRY(check_privilege(opts.images_dir, cp));
-    STASIS_TRY(std::move(arch::check_cpu_features(cp.inventory.cpu())).context("CPU check"));
-    STASIS_TRY(check_vdso(cp));
     files::RestoreFileOptions fo;
     fo.images_dir = opts.images_dir;
     fo.page_size = page_size;
     fo.validation = opts.file_validation;
     fo.shell_job = opts.shell_job;
-    STASIS_TRY(files::validate_files(cp.files, fo));
-    STASIS_TRY(check_pids_free(cp));
+    STASIS_TRY(check_images(opts, cp, fo));
     files::SysvSegments segments;
     STASIS_TRY(segments.prepare(cp, opts.images_dir, page_size));
+    STASIS_ASSIGN(Controls controls, Controls::create(cp.tasks.size()));
 
-    const auto &task = cp.tasks[0];
-    pid_t pid = task.tree.pid();
-    void *page = ::mmap(nullptr, sizeof(ChildControl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return Error::from_errno("map the control page");
-    auto *control = new (page) ChildControl();
-
-    STASIS_ASSIGN(pid_t child, clone_with_pid(pid));
+    const auto &root = cp.tasks[0];
+    pid_t root_pid = root.tree.pid();
+    TreeGuard guard(cp);
+    STASIS_ASSIGN(pid_t child, clone_with_pid(root_pid));
     if (child == 0) {
-        ChildArgs a{&cp, &task, &opts, fo, control};
+        ChildArgs a;
+        a.cp = &cp;
+        a.index = 0;
+        a.opts = &opts;
+        a.file_opts = fo;
+        a.controls = controls.get();
         child_main(a);
     }
-    ChildGuard guard(child);
-    log::info("restoring process ", pid);
-    STASIS_TRY(ptrace::seize(child, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
-    control->seized.store(1);
-    STASIS_TRY(fault::check("restore-after-fork"));
-    STASIS_ASSIGN(ptrace::Stop s, ptrace::wait_stop(child, std::chrono::seconds(60)));
-    if (s.kind != ptrace::Stop::Kind::signal || s.sig != SIGTRAP) {
-        if (control->failed) return Error(control->error);
-        return Error("the new process " + s.describe() + " while preparing");
+    guard.set_root(child);
+    log::info("restoring ", cp.tasks.size(), " process(es), root ", root_pid);
+    STASIS_TRY(attach_tree(cp, controls));
+    for (size_t i = 0; i < cp.tasks.size(); ++i) {
+        if (cp.tasks[i].tree.zombie()) continue;
+        pid_t pid = cp.tasks[i].tree.pid();
+        STASIS_TRY(std::move(run_restorer(pid, controls[i])).context("process " + std::to_string(pid)));
     }
-    STASIS_TRY(run_restorer(child, *control));
     STASIS_TRY(fault::check("restore-after-memory"));
-    STASIS_TRY(resume_task(child, task, *control));
+    // Every task is whole; load registers everywhere, then let all go.
+    for (size_t i = 0; i < cp.tasks.size(); ++i) {
+        if (cp.tasks[i].tree.zombie()) continue;
+        pid_t pid = cp.tasks[i].tree.pid();
+        STASIS_TRY(std::move(prepare_resume(pid, cp.tasks[i], controls[i])).context("process " + std::to_string(pid)));
+    }
+    STASIS_TRY(fault::check("restore-before-resume"));
+    for (const auto &t : cp.tasks)
+        if (!t.tree.zombie()) STASIS_TRY(release_task(t));
     guard.release();
     STASIS_TRY(segments.commit());
-    ::munmap(page, sizeof(ChildControl));
-    log::info("process ", pid, " restored");
-
+    log::info("restored ", cp.tasks.size(), " process(es), root ", root_pid);
     if (!opts.pidfile.empty()) {
-        std::string text = std::to_string(pid) + "\n";
-        int fd = ::open(opts.pidfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || ::write(fd, text.data(), text.size()) != ssize_t(text.size()))
-            log::error("write pidfile ", opts.pidfile, ": ", std::strerror(errno));
-        if (fd >= 0) ::close(fd);
+        auto st = write_pidfile(opts.pidfile, root_pid);
+        if (!st.ok()) log::error(st.error().message());
     }
     if (opts.detach) return 0;
     int status = 0;

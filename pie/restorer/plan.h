@@ -124,6 +124,7 @@ struct restore_thread {
     uint32_t affinity_len;
     uint64_t affinity[16]; /* cpu mask, up to 1024 CPUs */
     uint64_t timer_slack_ns;
+    uint64_t tls; /* set by the restorer where ptrace cannot (arch::tls_set_by_restorer) */
     volatile int32_t state; /* 0 not started, 1 ready, <0 -errno */
     int32_t failed_step;
     uint64_t clone_args[11]; /* struct clone_args for clone3 */

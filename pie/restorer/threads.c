@@ -77,6 +77,10 @@ long restore_thread_state(struct restore_plan *plan, struct restore_thread *t) {
         if (is_err(r)) return thread_fail(t, RESTORE_STEP_THREAD_STATE, r);
     }
     SYS2(prctl, PR_SET_NAME, t->comm);
+    if (t->tls) {
+        r = stasis_set_tls((unsigned long)t->tls);
+        if (is_err(r)) return thread_fail(t, RESTORE_STEP_THREAD_STATE, r);
+    }
     /* Scheduling: 0 = the calling thread for each of these. */
     if (t->timer_slack_ns) SYS2(prctl, PR_SET_TIMERSLACK, (unsigned long)t->timer_slack_ns);
     r = SYS3(setpriority, 0 /* PRIO_PROCESS */, 0, t->nice);

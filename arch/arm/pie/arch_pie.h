@@ -39,4 +39,9 @@ static inline long stasis_sys_mmap(unsigned long addr, unsigned long len, long p
     return stasis_syscall6(STASIS_NR_mmap2, (long)addr, (long)len, prot, flags, fd, (long)(off >> 12));
 }
 
+/* The thread pointer (TPIDRURO), which ptrace cannot set. */
+static inline long stasis_set_tls(unsigned long tls) {
+    return stasis_syscall6(STASIS_NR_set_tls, (long)tls, 0, 0, 0, 0, 0);
+}
+
 #endif
