@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds all five architectures, then runs every test
-# suite: the native suites (unit, live checkpoint/restore, fuzz) and the four
-# cross unit-test suites under qemu-user. Exits non-zero on any failure and
-# ends with ctest's summary line of each suite.
+# suite: the native suites (unit, CLI, live checkpoint/restore), the four
+# cross unit-test suites under qemu-user, the image-reader fuzzers for a
+# bounded time, and the VM tier (real checkpoint/restore under qemu-system
+# with Debian's kernels) when it is available. Exits non-zero on any failure
+# and ends with the summary line of each suite.
 #
-#   ci/test.sh                    everything
-#   STASIS_ARCHES="x86_64 arm" ci/test.sh   a subset of architectures
+#   ci/test.sh                                 everything
+#   STASIS_ARCHES="x86_64 arm" ci/test.sh      a subset of architectures
+#   STASIS_FUZZ_SECONDS=0 ci/test.sh           skip fuzzing
+#   STASIS_VM=0 ci/test.sh                     skip the VM tier
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 ci/deps.sh
 read -r -a arches <<<"${STASIS_ARCHES:-x86_64 aarch64 arm ppc64le s390x}"
 ci/build.sh "${arches[@]}"
@@ -17,14 +22,31 @@ jobs=${STASIS_JOBS:-$(nproc)}
 summary=()
 failed=0
 for arch in "${arches[@]}"; do
-  echo "== test $arch$([ "$arch" != "$native" ] && echo " (under qemu-user)")"
+  echo "== test $arch$([ "$arch" != "$native" ] && echo " (unit tests under qemu-user)")"
   log=build/$arch/ctest.log
-  if ctest --test-dir "build/$arch" --output-on-failure -j "$jobs" 2>&1 | tee "$log"; then :; else failed=1; fi
+  if ctest --test-dir "build/$arch" --output-on-failure -j "$jobs" --timeout 600 -LE vm 2>&1 | tee "$log"; then :; else failed=1; fi
   line=$(grep -E "tests passed|tests failed" "$log" | tail -1)
   summary+=("$arch: ${line:-no ctest summary}")
 done
 
+fuzz_seconds=${STASIS_FUZZ_SECONDS:-30}
+if [ "$fuzz_seconds" -gt 0 ]; then
+  echo "== fuzz the image readers (${fuzz_seconds}s per target)"
+  if ci/fuzz.sh "$fuzz_seconds" 2>&1 | tee build/fuzz.log; then
+    summary+=("fuzz: every target ran ${fuzz_seconds}s without a finding")
+  else
+    failed=1
+    summary+=("fuzz: FAILED (see build/fuzz.log)")
+  fi
+fi
+
+if [ "${STASIS_VM:-1}" != 0 ] && [ -x ci/vm.sh ]; then
+  echo "== VM tier: checkpoint/restore under qemu-system"
+  if ci/vm.sh "${arches[@]}" 2>&1 | tee build/vm.log; then :; else failed=1; fi
+  summary+=("vm: $(grep -E "tests passed|tests failed" build/vm.log | tail -1)")
+fi
+
 echo
-echo "== summary"
+echo "== summary ($(( ($(date +%s) - start) / 60 )) min)"
 for s in "${summary[@]}"; do echo "$s"; done
 exit $failed
