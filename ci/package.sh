@@ -7,6 +7,7 @@
 #   ci/package.sh x86_64 aarch64     just these (stasis or Debian architecture names)
 #   STASIS_PACKAGE_REF=v0.1.0 ci/package.sh   package another commit (default HEAD)
 #   STASIS_PACKAGE_NOCHECK=1 ci/package.sh    skip the unit tests of the native build
+#   STASIS_SKIP_DEPS=1 ci/package.sh          do not run ci/deps.sh first
 #
 # What is packaged is the committed tree at STASIS_PACKAGE_REF, exported with
 # `git archive` (so the git revision is recorded, and nobody's uncommitted
@@ -43,7 +44,7 @@ out=$root/build/packages
 work=$out/work
 logs=$out/logs
 
-if [ "$(id -u)" -eq 0 ]; then ci/deps.sh; fi
+if [ "$(id -u)" -eq 0 ] && [ "${STASIS_SKIP_DEPS:-0}" != 1 ]; then ci/deps.sh; fi
 version=$(git show "$ref:CMakeLists.txt" | sed -n 's/^project(stasis VERSION \([0-9.]*\).*/\1/p')
 changelog_version=$(git show "$ref:debian/changelog" | sed -n '1s/^stasis (\([^)]*\)).*/\1/p')
 if [ "$version" != "$changelog_version" ]; then
