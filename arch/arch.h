@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "arch_regs.h"
 #include "common/util/result.h"
@@ -85,6 +86,21 @@ void restart_in_new_task(ThreadRegs &r);
 // ptrace cannot set it (arm: TPIDRURO via set_tls); 0 where the register
 // sets written by write_regs() carry it.
 uint64_t tls_set_by_restorer(const ThreadRegs &r);
+
+// ---- injected mmap ------------------------------------------------------------
+
+// How an anonymous mmap(0, len, prot, flags, -1, 0) injected into a stopped
+// task is called on this arch: the syscall number and its register
+// arguments. Where the arch takes mmap's arguments in memory (s390x's
+// old_mmap), `memory` holds the bytes the caller must first write into the
+// task at `scratch`, an address below the task's stack pointer that nothing
+// live uses; elsewhere `memory` is empty and `scratch` unused.
+struct MmapCall {
+    long nr;
+    std::array<uint64_t, 6> args;
+    std::vector<uint8_t> memory;
+};
+MmapCall anon_mmap_call(uint64_t len, int prot, int flags, uint64_t scratch);
 
 // ---- images -------------------------------------------------------------------
 

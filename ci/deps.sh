@@ -111,8 +111,16 @@ echo "ci/deps.sh: installing ${#missing[@]} package(s): ${missing[*]}"
 # Simulate first. When a foreign Multi-Arch: same library cannot follow the
 # amd64 version (the security index of a foreign arch failed to download, or
 # lags), pin that library to a version every involved arch has, and retry.
+# pin_arches[pkg]: the arches a skewed library is pinned on; pin_ver[pkg]: the
+# one version it gets on all of them; moved: installed siblings that follow.
+declare -A pin_arches=() pin_ver=()
+moved_pins=()
 pins=()
-for attempt in 1 2 3 4 5 6 7 8; do
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  pins=("${moved_pins[@]}")
+  for pkg in "${!pin_ver[@]}"; do
+    for a in ${pin_arches[$pkg]}; do pins+=("$pkg:$a=${pin_ver[$pkg]}"); done
+  done
   if sim=$(apt-get install -s -y --no-install-recommends --allow-downgrades "${want[@]}" "${pins[@]}" 2>&1); then
     # A pinned library may drag installed siblings of the same source
     # (libssl3 -> libssl-dev, openssl) into removal: move them to the same
@@ -124,30 +132,48 @@ for attempt in 1 2 3 4 5 6 7 8; do
         if apt-cache madison "$r" | awk -F'|' '{gsub(/ /,"",$2); print $2}' | grep -qxF "$v" &&
            [[ " ${pins[*]} " != *" $r=$v "* ]]; then
           echo "ci/deps.sh: moving $r to $v with its library"
-          pins+=("$r=$v"); moved=1; break
+          moved_pins+=("$r=$v"); moved=1; break
         fi
       done
     done
     [ "$moved" = 1 ] || break
     continue
   fi
-  skewed=$(echo "$sim" | sed -n 's/.*Depends: \([a-z0-9.+-]*\):\([a-z0-9]*\).*but it is not going to be installed.*/\1 \2/p' | sort -u)
-  if [ -z "$skewed" ] || [ "$attempt" = 8 ]; then
+  # Every package named in apt's complaint, with its arch (amd64 when bare):
+  # "X:arch : Depends: Y:arch (= V) but it is not installable", "... but it
+  # is not going to be installed", "Breaks: Y:arch (!= V)". apt resolves
+  # dependencies against candidate versions only, so a library pinned below
+  # its candidate must be pinned on every arch that depends on it.
+  skewed=$(echo "$sim" | sed -n '/unmet dependencies/,$p' |
+    grep -oE '^ *[a-z0-9][a-z0-9.+-]*(:[a-z0-9]+)? :|(Depends|Breaks): [a-z0-9][a-z0-9.+-]*(:[a-z0-9]+)?' |
+    sed -E 's/^(Depends|Breaks): //; s/ *:$//; s/^ *//' |
+    awk -F: '{print $1, ($2 == "" ? "amd64" : $2)}' | sort -u)
+  grew=0
+  while read -r pkg arch; do
+    [ -n "$pkg" ] || continue
+    case " ${pin_arches[$pkg]:-} " in *" $arch "*) continue ;; esac
+    pin_arches[$pkg]="${pin_arches[$pkg]:-amd64} $arch"
+    grew=1
+  done <<<"$skewed"
+  if [ "$grew" = 0 ] || [ "$attempt" = 10 ]; then
     echo "$sim" | tail -20 >&2
     echo "ci/deps.sh: apt-get cannot resolve the package set (see above)" >&2
     exit 1
   fi
-  for pkg in $(echo "$skewed" | awk '{print $1}' | sort -u); do
-    arches=$(echo "$skewed" | awk -v p="$pkg" '$1 == p {print $2}' | sort -u)
-    ver=$(common_version "$pkg" amd64 $arches)
+  for pkg in "${!pin_arches[@]}"; do
+    pin_arches[$pkg]=$(echo ${pin_arches[$pkg]} | tr ' ' '\n' | sort -u | tr '\n' ' ')
+    # Multi-Arch: same libraries need one version on every arch we install.
+    ver=$(common_version "$pkg" "${ALL[@]}")
+    [ -n "$ver" ] || ver=$(common_version "$pkg" ${pin_arches[$pkg]})
     if [ -z "$ver" ]; then
       echo "$sim" | tail -20 >&2
-      echo "ci/deps.sh: no common version of $pkg for amd64 $arches" >&2
+      echo "ci/deps.sh: no common version of $pkg for ${pin_arches[$pkg]}" >&2
       exit 1
     fi
-    echo "ci/deps.sh: pinning $pkg to $ver on amd64" $arches "(multiarch version skew)"
-    for a in amd64 $arches; do pins+=("$pkg:$a=$ver"); done
+    pin_ver[$pkg]=$ver
   done
+  echo "ci/deps.sh: attempt $attempt: pinning (multiarch version skew):" \
+    $(for p in "${!pin_ver[@]}"; do echo "$p=${pin_ver[$p]}[${pin_arches[$p]% }]"; done | sort)
 done
 if echo "$sim" | grep -q '^Remv '; then
   echo "$sim" | grep '^Remv ' >&2

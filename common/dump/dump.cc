@@ -13,7 +13,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "common/dump/task_state.h"
 #include "common/files/file_table.h"
@@ -87,7 +90,7 @@ struct ProcessDump {
 };
 
 Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions &opts, files::FileTable &files,
-                                 uint32_t page_size) {
+                                 uint32_t page_size, std::map<pid_t, std::vector<proc::Mapping>> &maps_of) {
     ProcessDump out;
     pid_t pid = proc.pid;
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
@@ -109,10 +112,25 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     mctx.pages = &pages;
     mctx.files = &files;
     mctx.progress = opts.progress;
+    if (pid != opts.pid) {
+        auto parent = maps_of.find(stat.ppid);
+        if (parent != maps_of.end()) {
+            mctx.parent_pid = stat.ppid;
+            mctx.parent_maps = &parent->second;
+        }
+    }
     STASIS_ASSIGN(mem::DumpedMemory mem, mem::dump_memory(pid, maps, mctx));
     STASIS_TRY(fault::check("after-memory"));
     STASIS_ASSIGN(out.task.vdso, vdso::describe_process(pid, maps));
+    // The parasite's own mapping is gone after the cure: keep the list as
+    // children will compare against it.
+    maps.erase(std::remove_if(maps.begin(), maps.end(),
+                              [&](const proc::Mapping &m) {
+                                  return m.start >= parasite->area_start() && m.end <= parasite->area_end();
+                              }),
+               maps.end());
     STASIS_TRY(parasite->cure());
+    maps_of[pid] = std::move(maps);
 
     auto &t = out.task;
     t.tree.set_pid(pid);
@@ -155,13 +173,14 @@ Status dump_tree(const DumpOptions &opts) {
     images::Checkpoint cp;
     images::CpuFeatures cpu;
     std::vector<std::unique_ptr<images::RawImageWriter>> pages;
+    std::map<pid_t, std::vector<proc::Mapping>> maps_of;
     for (auto &proc : tree.processes()) {
         if (proc.zombie) {
             STASIS_ASSIGN(images::TaskImages z, dump_zombie(proc.pid));
             cp.tasks.push_back(std::move(z));
             continue;
         }
-        STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size))
+        STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size, maps_of))
                                           .context("process " + std::to_string(proc.pid)));
         cpu.MergeFrom(pd.cpu);
         cp.tasks.push_back(std::move(pd.task));

@@ -136,7 +136,7 @@ Status check_pages_files(const ImageDir &dir, const Checkpoint &cp) {
 uint64_t pages_in_file(const std::vector<PagemapEntry> &pagemap) {
     uint64_t pages = 0;
     for (const auto &e : pagemap)
-        if (!(e.flags() & PAGEMAP_IN_PARENT)) pages += e.nr_pages();
+        if (!(e.flags() & (PAGEMAP_IN_PARENT | PAGEMAP_ZERO))) pages += e.nr_pages();
     return pages;
 }
 

@@ -11,7 +11,7 @@
 namespace stasis::images::validate {
 namespace {
 
-constexpr uint64_t kKnownPagemapFlags = PAGEMAP_IN_PARENT | PAGEMAP_LAZY;
+constexpr uint64_t kKnownPagemapFlags = PAGEMAP_IN_PARENT | PAGEMAP_LAZY | PAGEMAP_ZERO;
 
 bool aligned(uint64_t v, uint64_t page_size) { return (v & (page_size - 1)) == 0; }
 

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "common/mem/page_copy.h"
 #include "common/mem/vma_classify.h"
@@ -90,12 +92,82 @@ Status copy_from_object(int src, const proc::Mapping &m, const std::vector<proc:
     return ok();
 }
 
+// The parent's private anonymous mapping with exactly this range, if any:
+// the one a fork gave this task (seed 002: same start and end).
+const proc::Mapping *cow_source(const proc::Mapping &m, const MemoryDumpContext &ctx) {
+    if (!ctx.parent_maps || m.shared || m.has(proc::VmFlag::grows_down)) return nullptr;
+    for (const auto &p : *ctx.parent_maps) {
+        if (p.start != m.start || p.end != m.end) continue;
+        VmaClass pc{};
+        if (auto c = classify(p); c.ok()) pc = *c;
+        if (pc.kind == images::VMA_ANON_PRIVATE && !p.has(proc::VmFlag::grows_down)) return &p;
+        return nullptr;
+    }
+    return nullptr;
+}
+
+// Splits a VMA shared copy-on-write with the parent into the pages that are
+// this task's own (present with another frame than the parent's, or
+// swapped) and the pages it does not have although the parent does (to be
+// dropped from the inherited copy). Frames the two share are neither.
+Status cow_runs(proc::PagemapReader &mine, proc::PagemapReader &parent, const proc::Mapping &m,
+                std::vector<proc::PageRun> &own, std::vector<proc::PageRun> &zero) {
+    std::vector<uint64_t> a, b;
+    STASIS_TRY(mine.read(m.start, m.end, a));
+    STASIS_TRY(parent.read(m.start, m.end, b));
+    uint64_t page = mine.page_size();
+    auto add = [page](std::vector<proc::PageRun> &v, uint64_t addr) {
+        if (!v.empty() && v.back().start + v.back().npages * page == addr) ++v.back().npages;
+        else v.push_back({addr, 1});
+    };
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        uint64_t addr = m.start + i * page;
+        bool a_data = proc::pagemap::has_data(a[i]), b_data = proc::pagemap::has_data(b[i]);
+        if (!a_data) {
+            if (b_data) add(zero, addr);
+            continue;
+        }
+        bool shared = proc::pagemap::present(a[i]) && proc::pagemap::present(b[i]) &&
+                      proc::pagemap::pfn(a[i]) != 0 && proc::pagemap::pfn(a[i]) == proc::pagemap::pfn(b[i]);
+        if (!shared) add(own, addr);
+    }
+    return ok();
+}
+
+// Queues a run for copying, split where pages are shared with another
+// process (pagemap's exclusive bit clear): those must be read through
+// /proc/PID/mem so the copy leaves them shared (see page_copy.h).
+Status add_copy_runs(proc::PagemapReader &pm, const proc::PageRun &r, uint64_t page, bool readable,
+                     std::vector<CopyRun> &copy) {
+    if (!readable) {
+        copy.push_back({r.start, r.npages * page, true});
+        return ok();
+    }
+    std::vector<uint64_t> e;
+    STASIS_TRY(pm.read(r.start, r.start + r.npages * page, e));
+    for (size_t i = 0; i < e.size(); ++i) {
+        bool shared = proc::pagemap::present(e[i]) && !proc::pagemap::exclusive(e[i]);
+        uint64_t addr = r.start + i * page;
+        if (!copy.empty() && copy.back().via_proc_mem == shared && copy.back().vaddr + copy.back().len == addr)
+            copy.back().len += page;
+        else
+            copy.push_back({addr, page, shared});
+    }
+    return ok();
+}
+
 }  // namespace
 
 Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &maps, MemoryDumpContext &ctx) {
     DumpedMemory out;
     STASIS_ASSIGN(auto pm, proc::PagemapReader::open(pid));
+    std::optional<proc::PagemapReader> parent_pm;
+    if (ctx.parent_pid) {
+        STASIS_ASSIGN(auto ppm, proc::PagemapReader::open(ctx.parent_pid));
+        parent_pm.emplace(std::move(ppm));
+    }
     uint64_t page = pm.page_size();
+    uint64_t cow_vmas = 0;
     std::vector<CopyRun> copy;
     std::vector<proc::PageRun> runs;
     auto flush = [&]() -> Status {
@@ -136,6 +208,40 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
 
         runs.clear();
         int object_fd = -1;
+        if (const proc::Mapping *src = parent_pm ? cow_source(m, ctx) : nullptr) {
+            (void)src;
+            std::vector<proc::PageRun> zero;
+            STASIS_TRY(std::move(cow_runs(pm, *parent_pm, m, runs, zero)).context(what));
+            out.vmas.back().set_cow_from_parent(true);
+            ++cow_vmas;
+            // Entries in address order: own pages carry data, zero runs none.
+            size_t zi = 0;
+            std::vector<images::PagemapEntry> entries;
+            for (const auto &r : runs) {
+                while (zi < zero.size() && zero[zi].start < r.start) {
+                    images::PagemapEntry e;
+                    e.set_vaddr(zero[zi].start);
+                    e.set_nr_pages(zero[zi].npages);
+                    e.set_flags(images::PAGEMAP_ZERO);
+                    out.pagemap.push_back(e);
+                    ++zi;
+                }
+                images::PagemapEntry e;
+                e.set_vaddr(r.start);
+                e.set_nr_pages(r.npages);
+                out.pagemap.push_back(e);
+                out.pages += r.npages;
+                STASIS_TRY(add_copy_runs(pm, r, page, (m.prot & PROT_READ) != 0, copy));
+            }
+            for (; zi < zero.size(); ++zi) {
+                images::PagemapEntry e;
+                e.set_vaddr(zero[zi].start);
+                e.set_nr_pages(zero[zi].npages);
+                e.set_flags(images::PAGEMAP_ZERO);
+                out.pagemap.push_back(e);
+            }
+            continue;
+        }
         switch (c.content) {
             case ContentSource::none:
             case ContentSource::file_content: continue;
@@ -164,11 +270,12 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
             continue;
         }
         bool readable = (m.prot & PROT_READ) != 0;
-        for (const auto &r : runs) copy.push_back({r.start, r.npages * page, readable});
+        for (const auto &r : runs) STASIS_TRY(std::move(add_copy_runs(pm, r, page, readable, copy)).context(what));
     }
     STASIS_TRY(flush());
     log::info("process ", pid, ": ", out.vmas.size(), " mappings, ", out.pages, " pages (",
-              out.pages * page / (1024 * 1024), " MiB) saved");
+              out.pages * page / (1024 * 1024), " MiB) saved", cow_vmas ? ", " : "",
+              cow_vmas ? std::to_string(cow_vmas) + " mapping(s) shared copy-on-write with the parent" : "");
     return out;
 }
 

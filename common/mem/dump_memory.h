@@ -29,6 +29,11 @@ struct MemoryDumpContext {
     images::RawImageWriter *pages = nullptr;
     files::FileTable *files = nullptr;
     bool progress = false;
+    // The parent in the dumped tree (0 for the root) and its mappings:
+    // private anonymous memory still shared copy-on-write with it is
+    // recorded as such (seed 002) instead of being saved twice.
+    pid_t parent_pid = 0;
+    const std::vector<proc::Mapping> *parent_maps = nullptr;
 };
 
 Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &maps, MemoryDumpContext &ctx);

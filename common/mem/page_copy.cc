@@ -41,6 +41,22 @@ Status read_remote(pid_t pid, const std::vector<iovec> &remote, char *dst, uint6
     return ok();
 }
 
+struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+};
+
+Status read_proc_mem(int mem, uint64_t addr, char *dst, uint64_t len) {
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t n = ::pread(mem, dst + done, len - done, off_t(addr + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Error::from_errno("read /proc/PID/mem at " + std::to_string(addr + done), n < 0 ? errno : EIO);
+        done += uint64_t(n);
+    }
+    return ok();
+}
+
 }  // namespace
 
 Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, int out_fd,
@@ -50,13 +66,14 @@ Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, 
     std::string self = "/proc/self/fd/" + std::to_string(out_fd);
     int fd = ::open(self.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) return Error::from_errno("reopen pages image read-write");
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
+    Closer closer{fd};
     uint64_t total = 0;
     for (const auto &r : runs) total += r.len;
     if (total == 0) return uint64_t(0);
+    std::string mem_path = "/proc/" + std::to_string(pid) + "/mem";
+    int mem = ::open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (mem < 0) return Error::from_errno("open " + mem_path);
+    Closer mem_closer{mem};
     long page = sysconf(_SC_PAGESIZE);
     // Reserve the whole output first: tmpfs and most file systems allocate
     // here in one go instead of page by page on faults.
@@ -82,9 +99,9 @@ Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, 
         while (filled < win_len && st.ok()) {
             remote.clear();
             uint64_t batch = 0;
-            bool readable = runs[run].readable;
+            bool readable = !runs[run].via_proc_mem;
             while (filled + batch < win_len && remote.size() < kMaxIov && run < runs.size() &&
-                   runs[run].readable == readable) {
+                   !runs[run].via_proc_mem == readable) {
                 uint64_t take = std::min(runs[run].len - run_off, win_len - filled - batch);
                 remote.push_back({reinterpret_cast<void *>(uintptr_t(runs[run].vaddr + run_off)), size_t(take)});
                 batch += take;
@@ -100,7 +117,7 @@ Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, 
                 uint64_t o = 0;
                 for (const auto &r : remote) {
                     if (!st.ok()) break;
-                    st = ptrace::read_mem(pid, uint64_t(uintptr_t(r.iov_base)), dst + filled + o, r.iov_len);
+                    st = read_proc_mem(mem, uint64_t(uintptr_t(r.iov_base)), dst + filled + o, r.iov_len);
                     o += r.iov_len;
                 }
             }

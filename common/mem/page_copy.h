@@ -1,9 +1,15 @@
 // Copies page runs of another process into the pages image: the dump's hot
 // path. Runs are batched into large process_vm_readv(2) calls straight into
 // a window of the output file mapped with MAP_POPULATE, so every byte is
-// copied once, by the kernel, with no page faults on either side. Pages
-// process_vm_readv cannot read (no read permission: PROT_NONE, exec-only)
-// go through /proc/PID/mem, which reads regardless of protection.
+// copied once, by the kernel, with no page faults on either side.
+//
+// Two kinds of pages go through /proc/PID/mem instead: pages without read
+// permission (PROT_NONE, exec-only), which process_vm_readv refuses, and
+// anonymous pages shared copy-on-write with another process. Since Linux
+// 5.19 process_vm_readv pins pages (FOLL_PIN), and pinning a shared
+// anonymous page read-only makes the kernel unshare it first: reading would
+// give the target its own copy and break the sharing with its children.
+// /proc/PID/mem takes plain references and leaves the page shared.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +25,7 @@ namespace stasis::mem {
 struct CopyRun {
     uint64_t vaddr;
     uint64_t len;
-    bool readable;  // the mapping allows reads (process_vm_readv works)
+    bool via_proc_mem;  // read through /proc/PID/mem (see above)
 };
 
 struct CopyStats {

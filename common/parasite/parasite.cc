@@ -39,10 +39,18 @@ Result<std::unique_ptr<Parasite>> Parasite::inject(ptrace::FrozenProcess &proc) 
     uint64_t code = round_up(blob.size, page);
     uint64_t args = round_up(sizeof(parasite_args), page);
     p->size_ = code + args + kStackSize;
-    STASIS_ASSIGN(int64_t addr,
-                  p->leader_->syscall(sys::mmap,
-                                      {0, p->size_, PROT_READ | PROT_WRITE | PROT_EXEC,
-                                       MAP_PRIVATE | MAP_ANONYMOUS, uint64_t(-1), 0}));
+    // Below the stack pointer, past every ABI's red zone (ppc64: 288 bytes).
+    uint64_t scratch = (arch::sp(leader.regs) - 1024) & ~uint64_t(15);
+    arch::MmapCall call = arch::anon_mmap_call(p->size_, PROT_READ | PROT_WRITE | PROT_EXEC,
+                                               MAP_PRIVATE | MAP_ANONYMOUS, scratch);
+    std::vector<uint8_t> saved(call.memory.size());
+    if (!call.memory.empty()) {
+        STASIS_TRY(ptrace::read_mem(proc.pid, scratch, saved.data(), saved.size()));
+        STASIS_TRY(ptrace::write_mem(proc.pid, scratch, call.memory.data(), call.memory.size()));
+    }
+    auto mmapped = p->leader_->syscall(call.nr, call.args);
+    if (!call.memory.empty()) STASIS_TRY(ptrace::write_mem(proc.pid, scratch, saved.data(), saved.size()));
+    STASIS_ASSIGN(int64_t addr, std::move(mmapped));
     p->cured_ = false;  // from here on the process carries our registers
     if (addr < 0 && addr > -4096) {
         auto st = p->cure();

@@ -5,7 +5,7 @@
 
 namespace stasis::restore {
 
-Result<uint64_t> find_free_range(const images::TaskImages &t, const std::vector<proc::Mapping> &self, uint64_t size,
+Result<uint64_t> find_free_range(const images::Checkpoint &cp, const std::vector<proc::Mapping> &self, uint64_t size,
                                  uint64_t page) {
     std::vector<std::pair<uint64_t, uint64_t>> busy;
     uint64_t top = 0;
@@ -14,7 +14,8 @@ Result<uint64_t> find_free_range(const images::TaskImages &t, const std::vector<
         busy.push_back({m.start, m.end});
         top = std::max(top, m.end);
     }
-    for (const auto &v : t.vmas) busy.push_back({v.start(), v.end()});
+    for (const auto &t : cp.tasks)
+        for (const auto &v : t.vmas) busy.push_back({v.start(), v.end()});
     std::sort(busy.begin(), busy.end());
     uint64_t best = 0;
     uint64_t cursor = 1 << 20;  // stay well above mmap_min_addr

@@ -13,9 +13,10 @@
 namespace stasis::restore {
 
 // The highest page-aligned gap of at least `size` bytes (with a guard page
-// each side) that neither the task to restore nor this process occupies,
-// below the top of this process's mappings.
-Result<uint64_t> find_free_range(const images::TaskImages &t, const std::vector<proc::Mapping> &self, uint64_t size,
+// each side) that no task of the checkpoint and not this process occupies,
+// below the top of this process's mappings. (Every task, because what one
+// task maps here its children inherit.)
+Result<uint64_t> find_free_range(const images::Checkpoint &cp, const std::vector<proc::Mapping> &self, uint64_t size,
                                  uint64_t page);
 
 }  // namespace stasis::restore

@@ -221,16 +221,10 @@ Status enter_dirs(const images::TaskCore &core) {
 Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     const auto &t = a.cp->tasks[a.index];
     uint64_t page = a.file_opts.page_size;
-    Premap premap;
-    if (const char *p = std::getenv("STASIS_RESTORE_PREMAP"); p && *p == '1') {
-        STASIS_ASSIGN(auto before, proc::read_maps(::getpid()));
-        STASIS_ASSIGN(premap, premap_private_memory(t, svc.pages, page, before));
-    }
     STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
     PlanInputs in;
-    in.premapped = premap.at;
-    in.premap_start = premap.start;
-    in.premap_end = premap.end;
+    in.premapped = a.premap;
+    in.premap_ranges = a.premap_ranges;
     in.task = &t;
     in.page_size = page;
     in.pages_data_offset = page;
@@ -258,7 +252,7 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     PlanBuilder builder(in);
     STASIS_TRY(builder.build());
     const auto &lay = builder.layout();
-    STASIS_ASSIGN(uint64_t region, std::move(find_free_range(t, self, lay.total, page)).context("restorer region"));
+    STASIS_ASSIGN(uint64_t region, std::move(find_free_range(*a.cp, self, lay.total, page)).context("restorer region"));
     void *p = ::mmap(reinterpret_cast<void *>(region), lay.total, PROT_READ | PROT_WRITE | PROT_EXEC,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED || uint64_t(uintptr_t(p)) != region) return Error::from_errno("map the restorer region");
@@ -316,9 +310,62 @@ Status fork_children(ChildArgs &a) {
     return ok();
 }
 
+bool premappable(const images::Vma &v) {
+    return v.kind() == images::VMA_ANON_PRIVATE && !(v.flags() & MAP_GROWSDOWN);
+}
+
+// Some child of `me` shares this VMA copy-on-write with it.
+bool inherited_by_a_child(const images::Checkpoint &cp, pid_t me, const images::Vma &v) {
+    for (const auto &t : cp.tasks) {
+        if (t.tree.ppid() != me || t.tree.zombie()) continue;
+        for (const auto &cv : t.vmas)
+            if (cv.cow_from_parent() && cv.start() == v.start() && cv.end() == v.end()) return true;
+    }
+    return false;
+}
+
+// Before forking children: this task's premapped memory. VMAs shared
+// copy-on-write with the parent are the parent's copies, inherited at the
+// parent's premap addresses; VMAs its own children share with it are
+// premapped fresh now, so that the children inherit them. Then the pages
+// that are this task's own are read in (and the ones it lacks dropped).
+Status prepare_memory(ChildArgs &a) {
+    const auto &cp = *a.cp;
+    const auto &t = cp.tasks[a.index];
+    uint64_t page = a.file_opts.page_size;
+    std::map<uint64_t, uint64_t> mine;
+    for (const auto &v : t.vmas) {
+        if (!v.cow_from_parent()) continue;
+        auto it = a.premap.find(v.start());
+        if (it == a.premap.end())
+            return Error("memory at " + std::to_string(v.start()) + " is shared with the parent, which did not premap it");
+        mine[v.start()] = it->second;
+    }
+    bool all = false;
+    if (const char *p = std::getenv("STASIS_RESTORE_PREMAP"); p && *p == '1') all = true;
+    std::vector<const images::Vma *> fresh;
+    for (const auto &v : t.vmas)
+        if (premappable(v) && !mine.count(v.start()) && (all || inherited_by_a_child(cp, t.tree.pid(), v)))
+            fresh.push_back(&v);
+    if (!fresh.empty()) {
+        STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
+        STASIS_ASSIGN(Premap p, premap_fresh(cp, fresh, page, self));
+        mine.insert(p.at.begin(), p.at.end());
+        a.premap_ranges.push_back(p.range);
+    }
+    a.premap = mine;  // what this task's children inherit, and its plan uses
+    if (mine.empty()) return ok();
+    uint64_t pages = images::pages_in_file(t.pagemap);
+    STASIS_ASSIGN(int fd, images::open_pages(a.opts->images_dir, t.pagemap_head.pages_id(), page, pages));
+    auto st = fill_premapped(t, mine, fd, page);
+    ::close(fd);
+    return st;
+}
+
 Status prepare(ChildArgs &a) {
     STASIS_TRY(join_session(a));
     if (a.index == 0) STASIS_TRY(open_tree_files(a));
+    STASIS_TRY(prepare_memory(a));
     STASIS_TRY(fork_children(a));
     STASIS_ASSIGN(ServiceFds svc, install_fds(a));
     STASIS_TRY(enter_dirs(a.cp->tasks[a.index].core));

@@ -33,6 +33,11 @@ struct ChildArgs {
     files::RestoreFileOptions file_opts;
     ChildControl *controls = nullptr;  // one per task, in cp->tasks order
     TreeFiles files;                   // filled by the root, inherited
+    // Premapped private memory: where each VMA of the task running now sits
+    // (a child inherits its parent's map through fork), and every premap
+    // area mapped in this address space (its own and its ancestors').
+    std::map<uint64_t, uint64_t> premap;
+    std::vector<std::pair<uint64_t, uint64_t>> premap_ranges;
 };
 
 // Never returns: stops for the engine, or exits non-zero with the error in

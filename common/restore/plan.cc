@@ -76,9 +76,12 @@ Status PlanBuilder::add_memory() {
         if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
             return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
         if (in_.premapped.count(t.vmas[vi].start())) {
-            file_off += len;  // filled by the engine already
+            // Filled by the engine already.
+            if (!(e.flags() & images::PAGEMAP_ZERO)) file_off += len;
             continue;
         }
+        if (e.flags() & images::PAGEMAP_ZERO)
+            return Error("pages to drop at " + std::to_string(addr) + " outside memory inherited from the parent");
         gets_pages[vi] = true;
         while (len) {
             uint64_t take = std::min(len, kFillChunk);
@@ -157,8 +160,12 @@ Status PlanBuilder::add_memory() {
     head_.nr_workers = fills.size() > 1 ? std::min<uint32_t>(in_.nr_workers, RESTORE_MAX_WORKERS) : 0;
     head_.page_size = in_.page_size;
     head_.unmap_end = in_.unmap_end;
-    head_.premap_start = in_.premap_start;
-    head_.premap_end = in_.premap_end;
+    if (in_.premap_ranges.size() > RESTORE_MAX_PREMAP) return Error("too many nested premap areas");
+    head_.nr_premap = uint32_t(in_.premap_ranges.size());
+    for (size_t i = 0; i < in_.premap_ranges.size(); ++i) {
+        head_.premap[i][0] = in_.premap_ranges[i].first;
+        head_.premap[i][1] = in_.premap_ranges[i].second;
+    }
     return ok();
 }
 

@@ -37,7 +37,7 @@ struct PlanInputs {
     // Premap path: VMAs (by start address) already mapped and filled at
     // another address in this process, to be moved into place.
     std::map<uint64_t, uint64_t> premapped;
-    uint64_t premap_start = 0, premap_end = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> premap_ranges;
 };
 
 // The region that will hold the blob, the plan and every stack.

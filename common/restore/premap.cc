@@ -1,13 +1,12 @@
 #include "common/restore/premap.h"
 
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <thread>
 
-#include "common/images/checkpoint.h"
 #include "common/restore/address_space.h"
 
 namespace stasis::restore {
@@ -19,53 +18,7 @@ struct Job {
     uint64_t dst, len, file_off;
 };
 
-bool premappable(const images::Vma &v) {
-    return v.kind() == images::VMA_ANON_PRIVATE && !(v.flags() & MAP_GROWSDOWN);
-}
-
-}  // namespace
-
-Result<Premap> premap_private_memory(const images::TaskImages &t, int pages_fd, uint64_t page,
-                                     const std::vector<proc::Mapping> &self) {
-    Premap pm;
-    uint64_t total = 0;
-    for (const auto &v : t.vmas)
-        if (premappable(v)) total += v.end() - v.start();
-    if (!total) return pm;
-    STASIS_ASSIGN(uint64_t base, std::move(find_free_range(t, self, total, page)).context("premap area"));
-    // Reserve the whole area, then map each VMA over its piece with its own
-    // flags (MAP_NORESERVE ...), which mremap keeps.
-    void *r = ::mmap(reinterpret_cast<void *>(base), total, PROT_NONE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-    if (r == MAP_FAILED) return Error::from_errno("reserve the premap area");
-    pm.start = base;
-    pm.end = base + total;
-    uint64_t off = 0;
-    for (const auto &v : t.vmas) {
-        if (!premappable(v)) continue;
-        uint64_t len = v.end() - v.start();
-        int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (v.flags() & MAP_NORESERVE);
-        void *p = ::mmap(reinterpret_cast<void *>(base + off), len, PROT_READ | PROT_WRITE, flags, -1, 0);
-        if (p == MAP_FAILED) return Error::from_errno("premap vma");
-        pm.at[v.start()] = base + off;
-        off += len;
-    }
-    // The fill jobs: pages file order, only for premapped VMAs.
-    std::vector<Job> jobs;
-    uint64_t file_off = page;  // data starts after the header page
-    size_t vi = 0;
-    for (const auto &e : t.pagemap) {
-        if (e.flags() & images::PAGEMAP_IN_PARENT) continue;
-        uint64_t addr = e.vaddr(), len = e.nr_pages() * page;
-        while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
-        auto at = vi < t.vmas.size() ? pm.at.find(t.vmas[vi].start()) : pm.at.end();
-        if (at != pm.at.end()) {
-            uint64_t dst = at->second + (addr - t.vmas[vi].start());
-            for (uint64_t done = 0; done < len; done += kChunk)
-                jobs.push_back({dst + done, std::min(kChunk, len - done), file_off + done});
-        }
-        file_off += len;
-    }
+Status run_jobs(const std::vector<Job> &jobs, int pages_fd) {
     std::atomic<size_t> next{0};
     std::atomic<int> error{0};
     auto worker = [&]() {
@@ -74,6 +27,7 @@ Result<Premap> premap_private_memory(const images::TaskImages &t, int pages_fd, 
             while (done < jobs[i].len) {
                 ssize_t n = ::pread(pages_fd, reinterpret_cast<void *>(jobs[i].dst + done), jobs[i].len - done,
                                     off_t(jobs[i].file_off + done));
+                if (n < 0 && errno == EINTR) continue;
                 if (n <= 0) {
                     error = n < 0 ? errno : EIO;
                     return;
@@ -82,13 +36,69 @@ Result<Premap> premap_private_memory(const images::TaskImages &t, int pages_fd, 
             }
         }
     };
-    unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    unsigned n = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 16);
+    if (jobs.size() < 2) n = 1;
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < n; ++i) threads.emplace_back(worker);
     worker();
     for (auto &th : threads) th.join();
     if (error) return Error::from_errno("fill premapped memory", error);
+    return ok();
+}
+
+}  // namespace
+
+Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<const images::Vma *> &vmas, uint64_t page,
+                            const std::vector<proc::Mapping> &self) {
+    Premap pm;
+    uint64_t total = 0;
+    for (const auto *v : vmas) total += v->end() - v->start();
+    if (!total) return pm;
+    STASIS_ASSIGN(uint64_t base, std::move(find_free_range(cp, self, total, page)).context("premap area"));
+    // Reserve the whole area, then map each VMA over its piece with its own
+    // flags (MAP_NORESERVE ...), which mremap keeps.
+    void *r = ::mmap(reinterpret_cast<void *>(base), total, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (r == MAP_FAILED) return Error::from_errno("reserve the premap area");
+    pm.range = {base, base + total};
+    uint64_t off = 0;
+    for (const auto *v : vmas) {
+        uint64_t len = v->end() - v->start();
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | int(v->flags() & MAP_NORESERVE);
+        void *p = ::mmap(reinterpret_cast<void *>(base + off), len, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (p == MAP_FAILED) return Error::from_errno("premap vma");
+        pm.at[v->start()] = base + off;
+        off += len;
+    }
     return pm;
+}
+
+Status fill_premapped(const images::TaskImages &t, const std::map<uint64_t, uint64_t> &at, int pages_fd,
+                      uint64_t page) {
+    std::vector<Job> jobs;
+    uint64_t file_off = page;  // data starts after the header page
+    size_t vi = 0;
+    for (const auto &e : t.pagemap) {
+        if (e.flags() & images::PAGEMAP_IN_PARENT) continue;
+        uint64_t addr = e.vaddr(), len = e.nr_pages() * page;
+        while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
+        auto it = vi < t.vmas.size() ? at.find(t.vmas[vi].start()) : at.end();
+        bool zero = e.flags() & images::PAGEMAP_ZERO;
+        if (it != at.end()) {
+            uint64_t dst = it->second + (addr - t.vmas[vi].start());
+            if (zero) {
+                // Pages the parent has and this task does not: drop them
+                // from the inherited copy (they read as zero again).
+                if (::madvise(reinterpret_cast<void *>(dst), len, MADV_DONTNEED) != 0)
+                    return Error::from_errno("drop pages of an inherited vma");
+            } else {
+                for (uint64_t done = 0; done < len; done += kChunk)
+                    jobs.push_back({dst + done, std::min(kChunk, len - done), file_off + done});
+            }
+        }
+        if (!zero) file_off += len;
+    }
+    return run_jobs(jobs, pages_fd);
 }
 
 }  // namespace stasis::restore

@@ -1,13 +1,20 @@
 // The premap path: private anonymous memory mapped and filled by the engine
 // (in the restoring process, before the restorer runs, with ordinary
 // threads) at a temporary address, then moved into place by the restorer
-// with mremap. In-place filling (the default, seed 000) avoids the move;
-// premapping is what copy-on-write sharing with a parent needs (seed 002)
-// and what the benchmark compares against (STASIS_RESTORE_PREMAP=1).
+// with mremap.
+//
+// Two uses:
+//  - copy-on-write across the tree (seed 002): a parent premaps the VMAs its
+//    children still share with it before it forks them; each child inherits
+//    the parent's copy through fork, fills only the pages that differ, and
+//    moves its copy into place too, so unchanged pages stay shared;
+//  - comparison with the in-place path (seed 000; the default): with
+//    STASIS_RESTORE_PREMAP=1 every private anonymous VMA is premapped.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "common/images/checkpoint.h"
@@ -17,11 +24,19 @@
 namespace stasis::restore {
 
 struct Premap {
-    uint64_t start = 0, end = 0;
-    std::map<uint64_t, uint64_t> at;  // VMA start -> where it is premapped
+    std::pair<uint64_t, uint64_t> range{0, 0};  // the area mapped for these VMAs
+    std::map<uint64_t, uint64_t> at;            // VMA start -> where it is premapped
 };
 
-Result<Premap> premap_private_memory(const images::TaskImages &t, int pages_fd, uint64_t page,
-                                     const std::vector<proc::Mapping> &self);
+// Maps fresh copies of `vmas` (private anonymous, not growsdown) back to
+// back in one range free in every task's layout and in ours.
+Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<const images::Vma *> &vmas, uint64_t page,
+                            const std::vector<proc::Mapping> &self);
+
+// Fills the premapped VMAs of `t` (at: VMA start -> premap address) from
+// its pages image with several threads: data entries are read into place,
+// PAGEMAP_ZERO entries are dropped from the (inherited) copy.
+Status fill_premapped(const images::TaskImages &t, const std::map<uint64_t, uint64_t> &at, int pages_fd,
+                      uint64_t page);
 
 }  // namespace stasis::restore

@@ -32,12 +32,13 @@ static void sort_ranges(struct range *r, int n) {
 }
 
 long restore_unmap_all(struct restore_plan *plan) {
-    struct range keep[16];
+    struct range keep[16 + RESTORE_MAX_PREMAP];
     int n = 0;
     keep[n++] = (struct range){plan->region_start, plan->region_end};
-    if (plan->premap_end > plan->premap_start) keep[n++] = (struct range){plan->premap_start, plan->premap_end};
+    for (uint32_t i = 0; i < plan->nr_premap && i < RESTORE_MAX_PREMAP; ++i)
+        keep[n++] = (struct range){plan->premap[i][0], plan->premap[i][1]};
     struct restore_special *sp = PLAN_ARRAY(plan, plan->specials_off, struct restore_special);
-    for (uint32_t i = 0; i < plan->nr_specials && n < 16; ++i)
+    for (uint32_t i = 0; i < plan->nr_specials && n < 16 + RESTORE_MAX_PREMAP; ++i)
         keep[n++] = (struct range){sp[i].cur_start, sp[i].cur_start + sp[i].len};
     sort_ranges(keep, n);
     uint64_t cursor = 0;
@@ -105,6 +106,12 @@ long restore_map_vmas(struct restore_plan *plan) {
         }
         if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MAP, r, v[i].start);
         if ((uint64_t)(unsigned long)r != v[i].start) return restore_fail(plan, RESTORE_STEP_MAP, -17, v[i].start);
+    }
+    /* What is left of the premap areas (pieces of ancestors' memory this
+     * task did not inherit) goes. */
+    for (uint32_t i = 0; i < plan->nr_premap && i < RESTORE_MAX_PREMAP; ++i) {
+        long r = SYS2(munmap, (unsigned long)plan->premap[i][0], (unsigned long)(plan->premap[i][1] - plan->premap[i][0]));
+        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MAP, r, plan->premap[i][0]);
     }
     return 0;
 }

@@ -22,6 +22,7 @@
 #define RESTORE_MAX_GROUPS 64
 #define RESTORE_MAX_AUXV 128 /* unsigned longs */
 #define RESTORE_MAIN_STACK_SIZE (64 * 1024)
+#define RESTORE_MAX_PREMAP 16 /* premap areas: this task's and its ancestors' */
 #define RESTORE_THREAD_STACK_SIZE (16 * 1024)
 
 /* What a cloned restorer thread does (restore_start.kind). */
@@ -154,8 +155,11 @@ struct restore_plan {
     /* Unmap everything from 0 to here except the region, the premap area and
      * the specials. */
     uint64_t unmap_end;
-    uint64_t premap_start;
-    uint64_t premap_end;
+    /* Premap areas (this task's and those inherited from ancestors): kept
+     * while memory is built, unmapped once the VMAs are moved out. */
+    uint32_t nr_premap;
+    uint32_t pad_premap;
+    uint64_t premap[RESTORE_MAX_PREMAP][2];
     uint64_t page_size;
 
     /* Memory. */
