@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/dump/task_state.h"
+#include "common/dump/unsupported_state.h"
 #include "common/files/file_table.h"
 #include "common/images/images.h"
 #include "common/mem/dump_memory.h"
@@ -96,6 +97,8 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
     STASIS_ASSIGN(proc::TaskStatus status, proc::read_status(pid));
 
+    STASIS_TRY(refuse_unsupported_state(pid, status));
+
     // Files first: a refused file kind (a terminal without --shell-job, a
     // socket) fails the dump before the parasite touches anything.
     STASIS_TRY(collect_fds(pid, files, out.task));
@@ -156,6 +159,7 @@ Status dump_tree(const DumpOptions &opts) {
     if (opts.images_dir.empty()) return Error("no image directory: give -D DIR");
     if (opts.pre_dump || opts.track_mem || !opts.prev_images_dir.empty())
         return Error("pre-dump and incremental dumps (--track-mem, --prev-images-dir) are not supported yet");
+    if (opts.lazy_pages) return Error("--lazy-pages: lazy restore is not built yet in this version of stasis");
     STASIS_TRY(prepare_images_dir(opts.images_dir));
     uint32_t page_size = uint32_t(sysconf(_SC_PAGESIZE));
 
