@@ -1,6 +1,8 @@
 // Checks of mm-<pid>.img, pagemap-<pid>.img and vdso-<pid>.img: every
 // address range the restorer will map or fill is sorted, disjoint, aligned
 // and inside the mappings it belongs to.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -86,6 +88,9 @@ Status one_vma(const std::vector<Vma> &vmas, size_t i, const FileIndex &files, u
         if (v.start() < prev.start()) return Error(log::cat("is not in address order after ", vma_label(vmas, i - 1)));
         if (v.start() < prev.end()) return Error(log::cat("overlaps ", vma_label(vmas, i - 1)));
     }
+    if (v.cow_from_parent() && (v.kind() != VMA_ANON_PRIVATE || (v.flags() & MAP_GROWSDOWN)))
+        return Error(log::cat("is shared copy-on-write with the parent, but is ", VmaKind_Name(v.kind()),
+                              (v.flags() & MAP_GROWSDOWN) ? " growing down" : "", " (only private anonymous memory is)"));
     if (file_backed(v.kind()) && v.file_id() == 0) return Error(log::cat(VmaKind_Name(v.kind()), " without file_id"));
     if (v.file_id() != 0 && !files.count(v.file_id()))
         return Error(log::cat("file_id ", v.file_id(), " is not in files.img"));
@@ -113,7 +118,20 @@ Status one_pagemap_entry(const TaskImages &task, size_t i, uint64_t page_size, b
             return Error(log::cat(range(e.vaddr(), end), " overlaps entry #", i - 1, " ",
                                   range(prev.vaddr(), prev_end)));
     }
-    return std::move(covered_by_vmas(task.vmas, e.vaddr(), end, true)).context(range(e.vaddr(), end));
+    STASIS_TRY(std::move(covered_by_vmas(task.vmas, e.vaddr(), end, true)).context(range(e.vaddr(), end)));
+    if (e.flags() & PAGEMAP_ZERO) {
+        // "The parent has these pages, this task has not": only meaningful
+        // inside memory inherited from the parent.
+        if (e.flags() != PAGEMAP_ZERO) return Error(log::cat("combines PAGEMAP_ZERO with flags ", log::hex(e.flags())));
+        auto it = std::upper_bound(task.vmas.begin(), task.vmas.end(), e.vaddr(),
+                                   [](uint64_t addr, const Vma &v) { return addr < v.end(); });
+        for (; it != task.vmas.end() && it->start() < end; ++it)
+            if (!it->cow_from_parent())
+                return Error(log::cat(range(e.vaddr(), end), ": PAGEMAP_ZERO in ",
+                                      vma_label(task.vmas, size_t(it - task.vmas.begin())),
+                                      ", which is not shared copy-on-write with the parent"));
+    }
+    return ok();
 }
 
 }  // namespace

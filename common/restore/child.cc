@@ -338,7 +338,8 @@ Status prepare_memory(ChildArgs &a) {
         if (!v.cow_from_parent()) continue;
         auto it = a.premap.find(v.start());
         if (it == a.premap.end())
-            return Error("memory at " + std::to_string(v.start()) + " is shared with the parent, which did not premap it");
+            return Error(log::cat("memory at ", log::hex(v.start()),
+                                  " is shared copy-on-write with the parent, which has no such mapping to share"));
         mine[v.start()] = it->second;
     }
     bool all = false;

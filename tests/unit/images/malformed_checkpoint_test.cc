@@ -122,6 +122,13 @@ std::vector<Case> meaning_cases() {
          "pagemap-100.img: entry #1: is not in address order"},
         {"PagemapOverlapping", [](Checkpoint &cp) { root(cp).pagemap[0].set_nr_pages(2); },
          "pagemap-100.img: entry #1: [0x10003000-0x10006000] overlaps entry #0 [0x10002000-0x10004000]"},
+        {"CopyOnWriteFileMapping", [](Checkpoint &cp) { root(cp).vmas[0].set_cow_from_parent(true); },
+         "mm-100.img: vma #0 [0x10000000-0x10002000]: is shared copy-on-write with the parent, but is "
+         "VMA_FILE_PRIVATE (only private anonymous memory is)"},
+        {"ZeroPagesOutsideInheritedMemory",
+         [](Checkpoint &cp) { root(cp).pagemap[1].set_flags(PAGEMAP_ZERO); },
+         "pagemap-100.img: entry #1: [0x10003000-0x10006000]: PAGEMAP_ZERO in vma #2 [0x10003000-0x10008000], "
+         "which is not shared copy-on-write with the parent"},
         {"PagemapOutsideVmas", [](Checkpoint &cp) { root(cp).pagemap[2].set_vaddr(0x7fe00000); },
          "pagemap-100.img: entry #2: [0x7fe00000-0x7fe02000]: lies outside every vma"},
         {"PagemapAcrossAGap", [](Checkpoint &cp) { root(cp).pagemap[1].set_nr_pages(100); },
