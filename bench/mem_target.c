@@ -4,8 +4,10 @@
  * (alternating protections so the kernel cannot merge them), then it
  * reports ready and sleeps. After a restore it verifies the pattern when
  * asked (SIGUSR1) and writes "ok" or "bad" to its verify file.
+ * With CHILDREN, it forks that many children after touching its memory;
+ * they never write to it (it stays shared copy-on-write) and just sleep.
  *
- *   mem_target MIB VMAS READY_FILE VERIFY_FILE
+ *   mem_target MIB VMAS READY_FILE VERIFY_FILE [CHILDREN]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -46,8 +48,8 @@ static int verify(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s MIB VMAS READY_FILE VERIFY_FILE\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s MIB VMAS READY_FILE VERIFY_FILE [CHILDREN]\n", argv[0]);
         return 2;
     }
     size_t total = (size_t)atol(argv[1]) << 20;
@@ -67,6 +69,13 @@ int main(int argc, char **argv) {
         /* Alternate the protection of a guard page between neighbours so
          * the kernel keeps every area a VMA of its own. */
         if (nareas > 1 && (i & 1)) mprotect(areas[i], per, PROT_READ);
+    }
+    long children = argc == 6 ? atol(argv[5]) : 0;
+    for (long i = 0; i < children; ++i) {
+        pid_t c = fork();
+        if (c < 0) return 1;
+        if (c == 0)
+            for (;;) pause();
     }
     signal(SIGUSR1, on_usr1);
     write_file(argv[3], "ready\n");

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <string_view>
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -115,7 +117,11 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     mctx.pages = &pages;
     mctx.files = &files;
     mctx.progress = opts.progress;
-    if (pid != opts.pid) {
+    // STASIS_DUMP_COW=0 saves every child's memory in full (for the
+    // benchmark that measures what copy-on-write preservation saves).
+    const char *cow_env = std::getenv("STASIS_DUMP_COW");
+    bool cow = !(cow_env && std::string_view(cow_env) == "0");
+    if (pid != opts.pid && cow) {
         auto parent = maps_of.find(stat.ppid);
         if (parent != maps_of.end()) {
             mctx.parent_pid = stat.ppid;

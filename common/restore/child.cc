@@ -24,6 +24,7 @@
 #include "common/restore/plan.h"
 #include "common/restore/premap.h"
 #include "common/restore/spawn.h"
+#include "common/util/log.h"
 #include "pie/blob.h"
 
 namespace stasis::restore {
