@@ -23,6 +23,9 @@ fuzz_jobs=${STASIS_FUZZ_JOBS:-1}
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # As in ci/build.sh: a fresh clone elsewhere hits the same cache entries.
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
+  export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-25G}
 fi
 if [ ! -f "$dir/build.ninja" ]; then
   mkdir -p "$dir"
