@@ -56,6 +56,18 @@ def kill_tree(pid):
             return
 
 
+def reap(pids):
+    """Waits until every PID is free again: the dump killed the tree and, as
+    subreaper, we must reap the children it re-parented to us."""
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.005)
+        except ChildProcessError:
+            time.sleep(0.005)
+
+
 def one_round(args, cow, tmp):
     work = tempfile.mkdtemp(dir=tmp, prefix="cow-bench-")
     images = os.path.join(work, "images")
@@ -74,6 +86,7 @@ def one_round(args, cow, tmp):
         env = dict(os.environ, STASIS_DUMP_COW="1" if cow else "0")
         result["dump_s"] = run([args.stasis, "dump", "-t", str(pid), "-D", images, "-v0"], env=env)
         proc.wait()
+        reap(pids)
         result["image_bytes"] = sum(os.path.getsize(os.path.join(images, f)) for f in os.listdir(images))
         result["restore_s"] = run([args.stasis, "restore", "-D", images, "-d", "-v0"])
         result["pss_after_kib"] = tree_pss_kib(tree_pids(pid))
