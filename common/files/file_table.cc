@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/files/build_id.h"
+#include "common/files/pipe.h"
 #include "common/images/format.h"
 #include "common/proc/read_file.h"
 #include "common/util/log.h"
@@ -201,16 +202,80 @@ Result<uint32_t> FileTable::add_exe(pid_t pid) {
 Result<uint32_t> FileTable::add_fd(pid_t pid, int fd) {
     std::string ctx = "fd " + std::to_string(fd);
     STASIS_ASSIGN(std::string target, std::move(proc::read_fd_link(pid, fd)).context(ctx));
-    if (target.empty() || target[0] != '/') {
-        // pipe:[..], socket:[..], anon_inode:[eventfd] ...: later issues.
-        return Error(ctx + " is " + target + ": this kind of file is not supported yet");
-    }
     STASIS_ASSIGN(proc::FdInfo info, std::move(proc::read_fdinfo(pid, fd)).context(ctx));
     std::string link = proc::proc_path(pid, "fd/" + std::to_string(fd));
-    return std::move(add_reg(pid, link, target, fd, info.flags, info.pos)).context(ctx);
+    return std::move(add_fd_of_kind(pid, fd, link, target, info)).context(ctx);
+}
+
+Result<uint32_t> FileTable::add_fd_of_kind(pid_t pid, int fd, const std::string &link, const std::string &target,
+                                           const proc::FdInfo &info) {
+    if (!target.empty() && target[0] == '/') {
+        struct stat st {};
+        if (::stat(link.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+            std::string path = target;
+            if (strip_deleted(path) || st.st_nlink == 0)
+                return Error("the FIFO " + path + " was deleted while open; it cannot be reopened by path");
+            return add_pipe(pid, fd, link, info, path);
+        }
+        return add_reg(pid, link, target, fd, info.flags, info.pos);
+    }
+    if (target.rfind("pipe:[", 0) == 0) return add_pipe(pid, fd, link, info, "");
+    // socket:[..], anon_inode:[eventfd] ...: later issues.
+    return Error("is " + target + ": this kind of file is not supported yet");
+}
+
+uint32_t FileTable::known_description(pid_t pid, int fd, uint64_t dev, uint64_t ino) const {
+    for (const auto &k : known_) {
+        if (k.fd < 0 || k.dev != dev || k.ino != ino) continue;
+        if (::syscall(SYS_kcmp, k.pid, pid, KCMP_FILE, k.fd, fd) == 0) return k.id;
+    }
+    return 0;
+}
+
+uint32_t FileTable::push(images::FileEntry e, pid_t pid, int fd, uint64_t dev, uint64_t ino) {
+    uint32_t id = uint32_t(entries_.size() + 1);
+    e.set_id(id);
+    entries_.push_back(std::move(e));
+    known_.push_back(Known{id, pid, fd, dev, ino});
+    return id;
+}
+
+Result<uint32_t> FileTable::add_pipe(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info,
+                                     const std::string &fifo_path) {
+    struct stat st {};
+    if (::stat(link.c_str(), &st) != 0) return Error::from_errno("stat " + link);
+    if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
+    bool first_end = pipes_with_data_.insert({st.st_dev, st.st_ino}).second;
+    images::FileEntry e;
+    STASIS_TRY(describe_pipe(link, info, fifo_path, first_end, e.mutable_pipe()));
+    if (!e.pipe().buffered().empty())
+        log::debug(link, ": ", e.pipe().buffered().size(), " bytes queued in the pipe, saved");
+    return push(std::move(e), pid, fd, st.st_dev, st.st_ino);
+}
+
+// A pipe end nobody in the tree holds is closed at restore: say so now.
+void FileTable::warn_about_half_pipes() const {
+    std::map<std::pair<uint64_t, std::string>, std::pair<bool, bool>> ends;  // -> (read, write)
+    for (const auto &e : entries_) {
+        if (!e.has_pipe()) continue;
+        auto &[rd, wr] = ends[{e.pipe().pipe_ino(), e.pipe().fifo_path()}];
+        uint32_t mode = e.pipe().flags() & O_ACCMODE;
+        rd = rd || mode != O_WRONLY;
+        wr = wr || mode != O_RDONLY;
+    }
+    for (const auto &[pipe, has] : ends) {
+        if (has.first && has.second) continue;
+        std::string name = pipe.second.empty() ? "pipe:[" + std::to_string(pipe.first) + "]" : "FIFO " + pipe.second;
+        if (has.first)
+            log::warn(name, ": no process of the tree holds its write end; after restore readers see end of file "
+                            "once the queued data is read");
+        else
+            log::warn(name, ": no process of the tree holds its read end; after restore writers get EPIPE");
+    }
 }
 
 Status FileTable::commit() {
+    warn_about_half_pipes();
     for (auto &g : ghosts_) STASIS_TRY(g.commit());
     ghosts_.clear();
     return ok();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,11 +41,13 @@ public:
     Result<uint32_t> add_exe(pid_t pid);
     // The SysV shared memory segment behind an attachment (a VMA_SYSV_SHM).
     Result<uint32_t> add_sysv_shm(pid_t pid, const proc::Mapping &m);
-    // Open fd `fd` of pid. Refuses kinds stasis cannot restore yet, by name.
+    // Open fd `fd` of pid: a file by path, a pipe or FIFO. Refuses kinds
+    // stasis cannot restore yet, by name.
     Result<uint32_t> add_fd(pid_t pid, int fd);
 
     std::vector<images::FileEntry> entries() const { return entries_; }
     // Renames the ghost images into place (called once the dump succeeds).
+    // Also warns about pipes with an end outside the tree.
     Status commit();
 
 private:
@@ -54,6 +57,15 @@ private:
         int fd;  // -1 for mappings and the exe
         uint64_t dev, ino;
     };
+    Result<uint32_t> add_fd_of_kind(pid_t pid, int fd, const std::string &link, const std::string &target,
+                                    const proc::FdInfo &info);
+    Result<uint32_t> add_pipe(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info,
+                              const std::string &fifo_path);
+    // The entry of the description fd `fd` of pid shares with an fd seen
+    // before (kcmp), or 0.
+    uint32_t known_description(pid_t pid, int fd, uint64_t dev, uint64_t ino) const;
+    uint32_t push(images::FileEntry e, pid_t pid, int fd, uint64_t dev, uint64_t ino);
+    void warn_about_half_pipes() const;
     Result<uint32_t> add_reg(pid_t pid, const std::string &proc_link, const std::string &path, int fd,
                              uint32_t flags, uint64_t pos);
     Status fill_identity(int fd, images::FileIdentity *id);
@@ -67,6 +79,7 @@ private:
     std::vector<Known> known_;
     std::vector<images::RawImageWriter> ghosts_;
     uint32_t next_ghost_ = 1;
+    std::set<std::pair<uint64_t, uint64_t>> pipes_with_data_;  // (dev, ino) of pipes whose data is saved
 };
 
 }  // namespace stasis::files

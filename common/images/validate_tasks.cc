@@ -1,5 +1,5 @@
-// Checks of inventory.img, pstree.img, files.img, core-<pid>.img and
-// fdinfo-<pid>.img (memory images: validate_memory.cc).
+// Checks of inventory.img, pstree.img, core-<pid>.img and fdinfo-<pid>.img
+// (files.img: validate_files.cc; memory images: validate_memory.cc).
 #include <set>
 #include <string_view>
 #include <unordered_set>
@@ -108,42 +108,6 @@ Status thread_core(const ThreadCore &t, const PstreeEntry &tree, int index, uint
     return siginfos("pending", t.pending());
 }
 
-// A pipe's buffered data must fit in it (else writing it back blocks the
-// restore forever) and be stored on one end only.
-Status pipe_file(const FileEntry &f, std::unordered_map<uint64_t, uint32_t> *buffered_on) {
-    const PipeFile &p = f.pipe();
-    if (!p.buffered().empty()) {
-        if (p.buffered().size() > p.pipe_size())
-            return Error(log::cat("pipe holds ", p.buffered().size(), " buffered bytes, more than its pipe_size ",
-                                  p.pipe_size()));
-        auto [it, fresh] = buffered_on->emplace(p.pipe_ino(), f.id());
-        if (!fresh)
-            return Error(log::cat("pipe:[", p.pipe_ino(), "] has buffered data on two ends (file ids ", it->second,
-                                  " and ", f.id(), ")"));
-    }
-    return ok();
-}
-
-Status file_entry(const FileEntry &f, std::unordered_map<uint64_t, uint32_t> *buffered_on) {
-    switch (f.kind_case()) {
-        case FileEntry::kReg: {
-            const RegFile &r = f.reg();
-            if (r.path().empty()) return Error("empty path");
-            STASIS_TRY(name_bytes("path", r.path(), kMaxPathBytes));
-            if (r.identity().build_id().size() > kMaxBuildIdBytes)
-                return Error(log::cat("build_id of ", r.identity().build_id().size(), " bytes"));
-            if (!r.identity().checksum().empty() && r.identity().checksum().size() != 32)
-                return Error(log::cat("checksum of ", r.identity().checksum().size(), " bytes (SHA-256 has 32)"));
-            return ok();
-        }
-        case FileEntry::kPipe: return pipe_file(f, buffered_on);
-        // A kind added by a newer stasis leaves the oneof unset here (its
-        // field is unknown to this build): refuse it rather than skip a file.
-        case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
-        default: return ok();
-    }
-}
-
 }  // namespace
 
 std::string range(uint64_t start, uint64_t end) { return log::cat("[", log::hex(start), "-", log::hex(end), "]"); }
@@ -218,20 +182,6 @@ Status pstree(const std::vector<TaskImages> &tasks, const Inventory &inv) {
             return Error(log::cat("task #", i, " (pid ", e.pid(), "): pid is also another task's tid"));
     }
     if (total_threads > kMaxTasks * 4ull) return Error(log::cat(total_threads, " threads in all"));
-    return ok();
-}
-
-Status files(const std::vector<FileEntry> &files, FileIndex *index) {
-    if (files.size() > kMaxFiles) return Error(log::cat(files.size(), " files (at most ", kMaxFiles, ")"));
-    index->clear();
-    std::unordered_map<uint64_t, uint32_t> buffered_on;
-    for (size_t i = 0; i < files.size(); i++) {
-        const FileEntry &f = files[i];
-        std::string who = log::cat("file #", i, " (id ", f.id(), ")");
-        if (f.id() == 0) return Error(log::cat(who, ": id 0 is reserved for 'no file'"));
-        if (!index->emplace(f.id(), &f).second) return Error(log::cat(who, ": id listed twice"));
-        STASIS_TRY(std::move(file_entry(f, &buffered_on)).context(who));
-    }
     return ok();
 }
 

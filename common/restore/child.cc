@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "arch/arch.h"
+#include "common/files/pipe.h"
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
 #include "common/restore/plan.h"
@@ -80,6 +81,21 @@ Status join_session(const ChildArgs &a) {
 // same file reopen it instead of creating another copy.
 std::map<uint32_t, int> g_ghosts;
 
+// Every end of the pipe `entry` is an end of, at fds above `base`: one
+// pipe for them all.
+Result<int> open_pipe_once(TreeFiles &files, const images::Checkpoint &cp, const images::FileEntry &entry, int base) {
+    STASIS_ASSIGN(auto ends, files::open_pipe_ends(cp.files, entry));
+    Status st = ok();
+    for (auto [id, fd] : ends) {
+        int high = st.ok() ? ::fcntl(fd, F_DUPFD_CLOEXEC, base) : -1;
+        if (st.ok() && high < 0) st = Error::from_errno("move pipe fd out of the way");
+        ::close(fd);
+        if (high >= 0) files.by_file[id] = high;
+    }
+    STASIS_TRY(std::move(st));
+    return files.by_file.at(entry.id());
+}
+
 // Opens file description `id` once, at an fd above `base`.
 Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t id,
                       const files::RestoreFileOptions &fo, int base) {
@@ -87,6 +103,7 @@ Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t i
     if (it != files.by_file.end()) return it->second;
     if (id == 0 || id > cp.files.size()) return Error("file id " + std::to_string(id) + " is not in files.img");
     const auto &entry = cp.files[id - 1];
+    if (entry.has_pipe()) return open_pipe_once(files, cp, entry, base);
     uint32_t ghost = entry.has_reg() ? entry.reg().ghost_id() : 0;
     int fd;
     if (ghost && g_ghosts.count(ghost)) {

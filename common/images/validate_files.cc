@@ -1,0 +1,105 @@
+// Checks of files.img: each kind of file alone, and the ends of one pipe
+// together.
+#include <fcntl.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "common/images/format.h"
+#include "common/images/validate.h"
+#include "common/util/log.h"
+
+namespace stasis::images::validate {
+namespace {
+
+// F_SETPIPE_SZ takes an int; the kernel's ceiling (pipe-max-size) is lower.
+constexpr uint32_t kMaxPipeSize = 1u << 30;
+constexpr uint32_t kStatusFlags = O_ACCMODE | O_NONBLOCK;
+
+Status status_flags(uint32_t flags) {
+    if (flags & ~kStatusFlags) return Error(log::cat("flags ", log::hex(flags), " beyond O_ACCMODE|O_NONBLOCK"));
+    if ((flags & O_ACCMODE) == O_ACCMODE) return Error(log::cat("flags ", log::hex(flags), ": invalid access mode"));
+    return ok();
+}
+
+bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
+
+// What the ends of one pipe (same inode, same FIFO path) must agree on.
+struct PipeGroup {
+    uint32_t first_id = 0;
+    uint32_t size = 0;
+    uint32_t buffered_on = 0;
+};
+using PipeGroups = std::map<std::pair<uint64_t, std::string>, PipeGroup>;
+
+// A pipe's buffered data must fit in it (else writing it back blocks the
+// restore forever) and be stored on one end only.
+Status pipe_file(const FileEntry &f, PipeGroups *groups) {
+    const PipeFile &p = f.pipe();
+    STASIS_TRY(status_flags(p.flags()));
+    if (p.buffered().size() > p.pipe_size())
+        return Error(log::cat("pipe holds ", p.buffered().size(), " buffered bytes, more than its pipe_size ",
+                              p.pipe_size()));
+    if (!power_of_two(p.pipe_size()) || p.pipe_size() < kMinPageSize || p.pipe_size() > kMaxPipeSize)
+        return Error(log::cat("pipe_size ", p.pipe_size(), " is not a power of two in ", kMinPageSize, "..",
+                              kMaxPipeSize));
+    STASIS_TRY(name_bytes("fifo_path", p.fifo_path(), kMaxPathBytes));
+    if (!p.fifo_path().empty() && p.fifo_path()[0] != '/') return Error("fifo_path is not absolute");
+    std::string name = p.fifo_path().empty() ? log::cat("pipe:[", p.pipe_ino(), "]") : "FIFO " + p.fifo_path();
+    PipeGroup &g = (*groups)[{p.pipe_ino(), p.fifo_path()}];
+    if (!g.first_id) {
+        g.first_id = f.id();
+        g.size = p.pipe_size();
+    } else if (g.size != p.pipe_size()) {
+        return Error(log::cat(name, " has pipe_size ", p.pipe_size(), " here and ", g.size, " on file id ",
+                              g.first_id));
+    }
+    if (!p.buffered().empty()) {
+        if (g.buffered_on)
+            return Error(log::cat(name, " has buffered data on two ends (file ids ", g.buffered_on, " and ", f.id(),
+                                  ")"));
+        g.buffered_on = f.id();
+    }
+    return ok();
+}
+
+Status file_entry(const FileEntry &f, PipeGroups *groups) {
+    switch (f.kind_case()) {
+        case FileEntry::kReg: {
+            const RegFile &r = f.reg();
+            if (r.path().empty()) return Error("empty path");
+            STASIS_TRY(name_bytes("path", r.path(), kMaxPathBytes));
+            if (r.identity().build_id().size() > kMaxBuildIdBytes)
+                return Error(log::cat("build_id of ", r.identity().build_id().size(), " bytes"));
+            if (!r.identity().checksum().empty() && r.identity().checksum().size() != 32)
+                return Error(log::cat("checksum of ", r.identity().checksum().size(), " bytes (SHA-256 has 32)"));
+            return ok();
+        }
+        case FileEntry::kPipe: return pipe_file(f, groups);
+        // A kind added by a newer stasis leaves the oneof unset here (its
+        // field is unknown to this build): refuse it rather than skip a file.
+        case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
+        default: return ok();
+    }
+}
+
+}  // namespace
+
+Status files(const std::vector<FileEntry> &files, FileIndex *index) {
+    if (files.size() > kMaxFiles) return Error(log::cat(files.size(), " files (at most ", kMaxFiles, ")"));
+    index->clear();
+    PipeGroups groups;
+    for (size_t i = 0; i < files.size(); i++) {
+        const FileEntry &f = files[i];
+        std::string who = log::cat("file #", i, " (id ", f.id(), ")");
+        if (f.id() == 0) return Error(log::cat(who, ": id 0 is reserved for 'no file'"));
+        if (!index->emplace(f.id(), &f).second) return Error(log::cat(who, ": id listed twice"));
+        STASIS_TRY(std::move(file_entry(f, &groups)).context(who));
+    }
+    return ok();
+}
+
+}  // namespace stasis::images::validate
