@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <chrono>
 #include <cstring>
@@ -324,6 +325,13 @@ Status fork_children(ChildArgs &a) {
             a.index = j;
             child_main(a);
         }
+        if (t.tree.zombie()) {
+            // Dead before this task goes on, so that its (blocked) SIGCHLD
+            // is pending before the restorer drops it, not after.
+            siginfo_t si{};
+            while (::waitid(P_PID, id_t(child), &si, WEXITED | WNOWAIT) != 0)
+                if (errno != EINTR) return Error::from_errno("wait for zombie " + std::to_string(child) + " to exit");
+        }
     }
     return ok();
 }
@@ -399,6 +407,13 @@ Status prepare(ChildArgs &a) {
     // process must not linger: die with it. (The restorer sets the saved
     // pdeath signal.)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Children re-created as zombies exit while this task prepares: their
+    // SIGCHLD stays pending (no ptrace stop the engine would have to
+    // answer) until the restorer drops it. The saved mask is loaded last.
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
     c->started.store(1);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!c->seized.load()) {

@@ -30,6 +30,15 @@ const char *step_name(int64_t step) {
 
 }  // namespace
 
+Result<ptrace::Stop> wait_stop_skipping_sigchld(pid_t pid, std::chrono::seconds timeout) {
+    for (;;) {
+        STASIS_ASSIGN(ptrace::Stop s, ptrace::wait_stop(pid, timeout));
+        if (s.kind != ptrace::Stop::Kind::signal || s.sig != SIGCHLD) return s;
+        log::debug("process ", pid, ": SIGCHLD of a re-created child discarded");
+        STASIS_TRY(ptrace::cont(pid, 0));
+    }
+}
+
 Status run_restorer(pid_t pid, const ChildControl &c) {
     // The engine learns the child's own rseq registration (its libc's) here,
     // so the restorer can drop it before unmapping the memory it lives in.
@@ -47,7 +56,7 @@ Status run_restorer(pid_t pid, const ChildControl &c) {
     arch::setup_call(regs, c.entry, c.plan_addr, c.stack_top);
     STASIS_TRY(arch::write_gp_regs(pid, regs));
     STASIS_TRY(ptrace::cont(pid, 0));  // suppresses the child's SIGTRAP
-    STASIS_ASSIGN(ptrace::Stop s, ptrace::wait_stop(pid, std::chrono::seconds(600)));
+    STASIS_ASSIGN(ptrace::Stop s, wait_stop_skipping_sigchld(pid, std::chrono::seconds(600)));
     int64_t result = 0, step = 0;
     uint64_t addr = 0;
     (void)ptrace::read_mem(pid, c.plan_addr + offsetof(restore_plan, result), &result, sizeof result);

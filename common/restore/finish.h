@@ -8,11 +8,21 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+
 #include "common/images/checkpoint.h"
+#include "common/ptrace/ptrace.h"
 #include "common/restore/control.h"
 #include "common/util/result.h"
 
 namespace stasis::restore {
+
+// Waits for the next stop of `pid` (a restored task under construction),
+// discarding SIGCHLD on the way: the children it re-creates as zombies exit
+// during the restore, and that SIGCHLD is an artifact (the original was
+// delivered before the dump; a pending one is in the images and queued by
+// the restorer).
+Result<ptrace::Stop> wait_stop_skipping_sigchld(pid_t pid, std::chrono::seconds timeout);
 
 // Runs the restorer in `pid` (stopped in its SIGTRAP after child_main) and
 // waits until it has rebuilt the task.

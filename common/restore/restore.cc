@@ -109,7 +109,7 @@ Status attach_tree(const images::Checkpoint &cp, Controls &controls) {
     for (size_t i = 0; i < cp.tasks.size(); ++i) {
         if (cp.tasks[i].tree.zombie()) continue;
         pid_t pid = cp.tasks[i].tree.pid();
-        STASIS_ASSIGN(ptrace::Stop s, ptrace::wait_stop(pid, std::chrono::seconds(120)));
+        STASIS_ASSIGN(ptrace::Stop s, wait_stop_skipping_sigchld(pid, std::chrono::seconds(120)));
         if (s.kind != ptrace::Stop::Kind::signal || s.sig != SIGTRAP) {
             if (controls[i].failed) return Error(controls[i].error);
             return Error("process " + std::to_string(pid) + " " + s.describe() + " while preparing");

@@ -157,9 +157,21 @@ long restore_close_fds(struct restore_plan *plan) {
     return 0;
 }
 
+/* Children re-created as zombies exited during the restore (their SIGCHLD
+ * was blocked since child_main): that SIGCHLD is an artifact, the original
+ * was delivered before the dump. Drop it before queueing the saved ones. */
+static void drain_sigchld(void) {
+    uint64_t set = (uint64_t)1 << (17 - 1); /* SIGCHLD is 17 on every arch we build */
+    long zero[2] = {0, 0};                   /* timespec: poll */
+    unsigned char info[RESTORE_SIGINFO_SIZE];
+    while (!is_err(SYS4(rt_sigtimedwait, &set, info, zero, 8))) {
+    }
+}
+
 long restore_shared_pending(struct restore_plan *plan) {
     unsigned char *info = PLAN_ARRAY(plan, plan->shared_pending_off, unsigned char);
     long tgid = SYS0(getpid);
+    drain_sigchld();
     for (int32_t i = 0; i < plan->shared_pending_count; ++i, info += RESTORE_SIGINFO_SIZE) {
         int sig = *(int32_t *)info; /* si_signo is the first member everywhere */
         long r = SYS3(rt_sigqueueinfo, tgid, sig, info);
