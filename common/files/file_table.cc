@@ -10,7 +10,10 @@
 #include <cstring>
 
 #include "common/files/build_id.h"
+#include "common/files/eventfd.h"
 #include "common/files/pipe.h"
+#include "common/files/signalfd.h"
+#include "common/files/timerfd.h"
 #include "common/images/format.h"
 #include "common/proc/read_file.h"
 #include "common/util/log.h"
@@ -220,7 +223,9 @@ Result<uint32_t> FileTable::add_fd_of_kind(pid_t pid, int fd, const std::string 
         return add_reg(pid, link, target, fd, info.flags, info.pos);
     }
     if (target.rfind("pipe:[", 0) == 0) return add_pipe(pid, fd, link, info, "");
-    // socket:[..], anon_inode:[eventfd] ...: later issues.
+    for (const char *kind : {"eventfd", "signalfd", "timerfd"})
+        if (target == std::string("anon_inode:[") + kind + "]") return add_anon(pid, fd, link, kind, info);
+    // socket:[..], anon_inode:[eventpoll], ...: later issues.
     return Error("is " + target + ": this kind of file is not supported yet");
 }
 
@@ -250,6 +255,22 @@ Result<uint32_t> FileTable::add_pipe(pid_t pid, int fd, const std::string &link,
     STASIS_TRY(describe_pipe(link, info, fifo_path, first_end, e.mutable_pipe()));
     if (!e.pipe().buffered().empty())
         log::debug(link, ": ", e.pipe().buffered().size(), " bytes queued in the pipe, saved");
+    return push(std::move(e), pid, fd, st.st_dev, st.st_ino);
+}
+
+Result<uint32_t> FileTable::add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
+                                     const proc::FdInfo &info) {
+    struct stat st {};
+    if (::stat(link.c_str(), &st) != 0) return Error::from_errno("stat " + link);
+    if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
+    images::FileEntry e;
+    if (kind == "eventfd") {
+        STASIS_TRY(describe_eventfd(info, e.mutable_eventfd()));
+    } else if (kind == "signalfd") {
+        STASIS_TRY(describe_signalfd(info, e.mutable_signalfd()));
+    } else {
+        STASIS_TRY(describe_timerfd(pid, fd, info, e.mutable_timerfd()));
+    }
     return push(std::move(e), pid, fd, st.st_dev, st.st_ino);
 }
 

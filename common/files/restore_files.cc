@@ -9,6 +9,9 @@
 #include <cstring>
 
 #include "common/files/build_id.h"
+#include "common/files/eventfd.h"
+#include "common/files/signalfd.h"
+#include "common/files/timerfd.h"
 #include "common/images/checkpoint.h"
 #include "common/util/log.h"
 #include "common/util/sha256.h"
@@ -156,8 +159,13 @@ Result<int> reopen_file(int existing, const images::FileEntry &entry) {
 }
 
 Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &opts) {
-    if (entry.kind_case() != images::FileEntry::kReg)
-        return Error("file #" + std::to_string(entry.id()) + ": this kind of file cannot be restored yet");
+    switch (entry.kind_case()) {
+        case images::FileEntry::kReg: break;
+        case images::FileEntry::kEventfd: return open_eventfd(entry.eventfd());
+        case images::FileEntry::kSignalfd: return open_signalfd(entry.signalfd());
+        case images::FileEntry::kTimerfd: return open_timerfd(entry.timerfd());
+        default: return Error("file #" + std::to_string(entry.id()) + ": this kind of file cannot be opened alone");
+    }
     const auto &reg = entry.reg();
     int fd;
     if (reg.ghost_id()) {

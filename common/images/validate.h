@@ -20,8 +20,8 @@ using FileIndex = std::unordered_map<uint32_t, const FileEntry *>;
 Status inventory(const Inventory &inv, const ReadOptions &opts);
 // pstree.img: pids/tids unique and in range, parents before children, root first.
 Status pstree(const std::vector<TaskImages> &tasks, const Inventory &inv);
-// files.img: ids unique and non-zero, a known kind each, sane paths, sizes
-// and flags; the ends of one pipe agree.
+// files.img: ids unique and non-zero, a known kind each, sane paths, sizes,
+// flags, clocks; the ends of one pipe agree.
 Status files(const std::vector<FileEntry> &files, FileIndex *index);
 
 // core-<pid>.img: threads match pstree, registers of `arch`, signals, limits,

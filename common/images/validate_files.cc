@@ -1,6 +1,8 @@
 // Checks of files.img: each kind of file alone, and the ends of one pipe
 // together.
 #include <fcntl.h>
+#include <sys/timerfd.h>
+#include <time.h>
 
 #include <map>
 #include <set>
@@ -17,6 +19,9 @@ namespace {
 
 // F_SETPIPE_SZ takes an int; the kernel's ceiling (pipe-max-size) is lower.
 constexpr uint32_t kMaxPipeSize = 1u << 30;
+// Far beyond any real timer, and far enough from 2^64 that now + value
+// cannot wrap when an absolute timer is rearmed.
+constexpr uint64_t kMaxTimerNs = 1ull << 62;
 constexpr uint32_t kStatusFlags = O_ACCMODE | O_NONBLOCK;
 
 Status status_flags(uint32_t flags) {
@@ -66,6 +71,23 @@ Status pipe_file(const FileEntry &f, PipeGroups *groups) {
     return ok();
 }
 
+Status eventfd_file(const EventfdFile &e) {
+    if (e.counter() == UINT64_MAX) return Error("eventfd counter 2^64-1 (the kernel's maximum is 2^64-2)");
+    return status_flags(e.flags());
+}
+
+Status timerfd_file(const TimerfdFile &t) {
+    STASIS_TRY(status_flags(t.flags()));
+    static const std::set<int32_t> clocks{CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
+                                          CLOCK_BOOTTIME_ALARM};
+    if (!clocks.count(t.clockid())) return Error(log::cat("timerfd on clock ", t.clockid(), ", not one timerfd uses"));
+    if (t.settime_flags() & ~uint32_t(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET))
+        return Error(log::cat("timerfd settime_flags ", log::hex(t.settime_flags()), " unknown"));
+    if (t.value_ns() > kMaxTimerNs || t.interval_ns() > kMaxTimerNs)
+        return Error(log::cat("timerfd value ", t.value_ns(), " ns or interval ", t.interval_ns(), " ns over 2^62"));
+    return ok();
+}
+
 Status file_entry(const FileEntry &f, PipeGroups *groups) {
     switch (f.kind_case()) {
         case FileEntry::kReg: {
@@ -79,6 +101,9 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
             return ok();
         }
         case FileEntry::kPipe: return pipe_file(f, groups);
+        case FileEntry::kEventfd: return eventfd_file(f.eventfd());
+        case FileEntry::kSignalfd: return status_flags(f.signalfd().flags());
+        case FileEntry::kTimerfd: return timerfd_file(f.timerfd());
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");

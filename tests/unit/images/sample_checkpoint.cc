@@ -66,7 +66,7 @@ FdEntry fd(int32_t n, uint32_t file_id) {
 }
 
 std::vector<FileEntry> sample_files() {
-    std::vector<FileEntry> files(6);
+    std::vector<FileEntry> files(8);
     files[0].set_id(1);
     files[0].mutable_reg()->set_path("/usr/bin/sleeper");
     files[0].mutable_reg()->mutable_identity()->set_size(16384);
@@ -87,6 +87,14 @@ std::vector<FileEntry> sample_files() {
     files[4].mutable_eventfd()->set_counter(7);
     files[5].set_id(6);
     files[5].mutable_reg()->set_path("/lib/libc.so.6");
+    files[6].set_id(7);
+    files[6].mutable_signalfd()->set_mask((1ull << (10 - 1)) | (1ull << (12 - 1)));  // SIGUSR1, SIGUSR2
+    files[7].set_id(8);
+    auto *timer = files[7].mutable_timerfd();
+    timer->set_clockid(1);  // CLOCK_MONOTONIC
+    timer->set_value_ns(1500000000);
+    timer->set_interval_ns(250000000);
+    timer->set_ticks(2);
     return files;
 }
 
@@ -131,7 +139,7 @@ TaskImages root_task(uint32_t arch, uint64_t P) {
     t.pagemap_head.set_pages_id(1);
     t.pagemap = {pages(kTextBase + 2 * P, 1), pages(kTextBase + 3 * P, 3),
                  pages(kStackBase + 2 * P, 2, PAGEMAP_LAZY)};
-    t.fds = {fd(0, 2), fd(1, 3), fd(2, 5), fd(3, 4), fd(7, 6)};
+    t.fds = {fd(0, 2), fd(1, 3), fd(2, 5), fd(3, 4), fd(7, 6), fd(8, 7), fd(9, 8)};
     VdsoArea *vvar = t.vdso.add_areas();
     vvar->set_kind(VMA_VVAR);
     vvar->set_start(kVdsoBase);

@@ -1,0 +1,15 @@
+// eventfd(2): the counter ("eventfd-count", hex) and EFD_SEMAPHORE
+// ("eventfd-semaphore", shown since Linux 6.5) from /proc/PID/fdinfo.
+#pragma once
+
+#include "common/proc/fdinfo.h"
+#include "common/util/result.h"
+#include "images/files.pb.h"
+
+namespace stasis::files {
+
+Status describe_eventfd(const proc::FdInfo &info, images::EventfdFile *out);
+// A new eventfd with the counter and flags (close-on-exec).
+Result<int> open_eventfd(const images::EventfdFile &e);
+
+}  // namespace stasis::files
