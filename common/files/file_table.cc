@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/files/build_id.h"
+#include "common/files/epoll.h"
 #include "common/files/eventfd.h"
 #include "common/files/pipe.h"
 #include "common/files/signalfd.h"
@@ -223,9 +224,9 @@ Result<uint32_t> FileTable::add_fd_of_kind(pid_t pid, int fd, const std::string 
         return add_reg(pid, link, target, fd, info.flags, info.pos);
     }
     if (target.rfind("pipe:[", 0) == 0) return add_pipe(pid, fd, link, info, "");
-    for (const char *kind : {"eventfd", "signalfd", "timerfd"})
+    for (const char *kind : {"eventfd", "signalfd", "timerfd", "eventpoll"})
         if (target == std::string("anon_inode:[") + kind + "]") return add_anon(pid, fd, link, kind, info);
-    // socket:[..], anon_inode:[eventpoll], ...: later issues.
+    // socket:[..], anon_inode:inotify, ...: later issues.
     return Error("is " + target + ": this kind of file is not supported yet");
 }
 
@@ -268,8 +269,19 @@ Result<uint32_t> FileTable::add_anon(pid_t pid, int fd, const std::string &link,
         STASIS_TRY(describe_eventfd(info, e.mutable_eventfd()));
     } else if (kind == "signalfd") {
         STASIS_TRY(describe_signalfd(info, e.mutable_signalfd()));
-    } else {
+    } else if (kind == "timerfd") {
         STASIS_TRY(describe_timerfd(pid, fd, info, e.mutable_timerfd()));
+    } else {
+        STASIS_ASSIGN(auto watches, list_epoll_watches(pid, fd, info));
+        auto *ep = e.mutable_epoll();
+        ep->set_flags(info.flags & (O_ACCMODE | O_NONBLOCK));
+        for (auto &w : watches) {
+            // The watched file gets its entry first (a nested epoll, a pipe
+            // at a higher fd number): the watch refers to it by id.
+            STASIS_ASSIGN(uint32_t target, std::move(add_fd(pid, w.fd())).context("epoll watch"));
+            w.set_file_id(target);
+            *ep->add_watches() = std::move(w);
+        }
     }
     return push(std::move(e), pid, fd, st.st_dev, st.st_ino);
 }

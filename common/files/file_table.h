@@ -42,7 +42,8 @@ public:
     // The SysV shared memory segment behind an attachment (a VMA_SYSV_SHM).
     Result<uint32_t> add_sysv_shm(pid_t pid, const proc::Mapping &m);
     // Open fd `fd` of pid: a file by path, a pipe or FIFO, an eventfd,
-    // signalfd or timerfd. Refuses kinds stasis cannot restore yet, by name.
+    // signalfd, timerfd or epoll instance (its watched fds added too).
+    // Refuses kinds stasis cannot restore yet, by name.
     Result<uint32_t> add_fd(pid_t pid, int fd);
 
     std::vector<images::FileEntry> entries() const { return entries_; }
@@ -61,7 +62,7 @@ private:
                                     const proc::FdInfo &info);
     Result<uint32_t> add_pipe(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info,
                               const std::string &fifo_path);
-    // eventfd, signalfd, timerfd: anon_inode:[<kind>].
+    // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>].
     Result<uint32_t> add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
                               const proc::FdInfo &info);
     // The entry of the description fd `fd` of pid shares with an fd seen

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/files/build_id.h"
+#include "common/files/epoll.h"
 #include "common/files/eventfd.h"
 #include "common/files/signalfd.h"
 #include "common/files/timerfd.h"
@@ -164,6 +165,7 @@ Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &
         case images::FileEntry::kEventfd: return open_eventfd(entry.eventfd());
         case images::FileEntry::kSignalfd: return open_signalfd(entry.signalfd());
         case images::FileEntry::kTimerfd: return open_timerfd(entry.timerfd());
+        case images::FileEntry::kEpoll: return open_epoll(entry.epoll());
         default: return Error("file #" + std::to_string(entry.id()) + ": this kind of file cannot be opened alone");
     }
     const auto &reg = entry.reg();

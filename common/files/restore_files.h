@@ -29,7 +29,7 @@ Status validate_files(const std::vector<images::FileEntry> &files, const Restore
 // with --shell-job: our own terminal), or recreated from its ghost image
 // (deleted files are recreated at their path and unlinked again; memfds
 // are recreated as memfds). The position is restored. eventfd, signalfd,
-// timerfd are made anew. Returns the fd.
+// timerfd and (empty) epoll instances are made anew. Returns the fd.
 // Pipes are opened all ends at once: open_pipe_ends (pipe.h).
 Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &opts);
 

@@ -162,7 +162,7 @@ Status validate_checkpoint(const Checkpoint &cp, const ReadOptions &opts) {
             return Error(log::cat(pagemap_file_name(pid), ": pages_id ", t.pagemap_head.pages_id(),
                                   " is also used by pid ", owner->second));
     }
-    return ok();
+    return std::move(validate::epoll_watches(cp.tasks, files)).context(files_file_name());
 }
 
 Result<Checkpoint> read_checkpoint(const std::string &path, const ReadOptions &opts) {

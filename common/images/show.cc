@@ -107,16 +107,18 @@ void show_memory(std::ostream &o, const Checkpoint &cp) {
 }
 
 void show_files(std::ostream &o, const Checkpoint &cp) {
-    size_t regular = 0, pipes = 0, eventfds = 0, ghosts = 0, signalfds = 0, timerfds = 0;
+    size_t regular = 0, pipes = 0, eventfds = 0, ghosts = 0, signalfds = 0, timerfds = 0, epolls = 0;
     for (const FileEntry &f : cp.files) {
         if (f.has_reg()) regular++, ghosts += f.reg().ghost_id() != 0;
         if (f.has_pipe()) pipes++;
         if (f.has_eventfd()) eventfds++;
         if (f.has_signalfd()) signalfds++;
         if (f.has_timerfd()) timerfds++;
+        if (f.has_epoll()) epolls++;
     }
     o << "files: " << cp.files.size() << " (" << regular << " regular, " << ghosts << " of them deleted, " << pipes
-      << " pipe ends, " << eventfds << " eventfd, " << signalfds << " signalfd, " << timerfds << " timerfd)\n";
+      << " pipe ends, " << eventfds << " eventfd, " << signalfds << " signalfd, " << timerfds << " timerfd, " << epolls
+      << " epoll)\n";
     for (const TaskImages &t : cp.tasks) o << "  pid " << t.tree.pid() << ": " << t.fds.size() << " fds\n";
 }
 

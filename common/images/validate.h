@@ -21,8 +21,11 @@ Status inventory(const Inventory &inv, const ReadOptions &opts);
 // pstree.img: pids/tids unique and in range, parents before children, root first.
 Status pstree(const std::vector<TaskImages> &tasks, const Inventory &inv);
 // files.img: ids unique and non-zero, a known kind each, sane paths, sizes,
-// flags, clocks; the ends of one pipe agree.
+// flags, clocks; the ends of one pipe agree; epoll watches name files.
 Status files(const std::vector<FileEntry> &files, FileIndex *index);
+// Each epoll instance's watches, against the fd table of the first task
+// holding it (the one that adds them at restore): that fd is that file.
+Status epoll_watches(const std::vector<TaskImages> &tasks, const FileIndex &files);
 
 // core-<pid>.img: threads match pstree, registers of `arch`, signals, limits,
 // names. Registers may be missing only in zombies and in pre-dumps (which

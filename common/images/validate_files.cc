@@ -1,5 +1,5 @@
-// Checks of files.img: each kind of file alone, and the ends of one pipe
-// together.
+// Checks of files.img: each kind of file alone, the ends of one pipe
+// together, and epoll watches against the fd table that holds them.
 #include <fcntl.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -88,6 +88,24 @@ Status timerfd_file(const TimerfdFile &t) {
     return ok();
 }
 
+Status epoll_file(const FileEntry &f, const FileIndex &index) {
+    const EpollFile &e = f.epoll();
+    STASIS_TRY(status_flags(e.flags()));
+    if (uint32_t(e.watches_size()) > kMaxFdsPerTask)
+        return Error(log::cat(e.watches_size(), " epoll watches (at most ", kMaxFdsPerTask, ")"));
+    std::set<std::pair<int32_t, uint32_t>> seen;
+    for (int i = 0; i < e.watches_size(); i++) {
+        const EpollWatch &w = e.watches(i);
+        if (w.fd() < 0) return Error(log::cat("epoll watch #", i, ": negative fd ", w.fd()));
+        if (w.file_id() == f.id()) return Error(log::cat("epoll watch #", i, ": watches itself"));
+        if (!index.count(w.file_id()))
+            return Error(log::cat("epoll watch #", i, ": file_id ", w.file_id(), " is not in files.img"));
+        if (!seen.insert({w.fd(), w.file_id()}).second)
+            return Error(log::cat("epoll watch #", i, ": fd ", w.fd(), " watched twice"));
+    }
+    return ok();
+}
+
 Status file_entry(const FileEntry &f, PipeGroups *groups) {
     switch (f.kind_case()) {
         case FileEntry::kReg: {
@@ -104,6 +122,7 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
         case FileEntry::kEventfd: return eventfd_file(f.eventfd());
         case FileEntry::kSignalfd: return status_flags(f.signalfd().flags());
         case FileEntry::kTimerfd: return timerfd_file(f.timerfd());
+        case FileEntry::kEpoll: return ok();  // after the index is whole: epoll_file
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
@@ -123,6 +142,30 @@ Status files(const std::vector<FileEntry> &files, FileIndex *index) {
         if (f.id() == 0) return Error(log::cat(who, ": id 0 is reserved for 'no file'"));
         if (!index->emplace(f.id(), &f).second) return Error(log::cat(who, ": id listed twice"));
         STASIS_TRY(std::move(file_entry(f, &groups)).context(who));
+    }
+    for (size_t i = 0; i < files.size(); i++)
+        if (files[i].has_epoll())
+            STASIS_TRY(std::move(epoll_file(files[i], *index)).context(log::cat("file #", i, " (id ", files[i].id(), ")")));
+    return ok();
+}
+
+Status epoll_watches(const std::vector<TaskImages> &tasks, const FileIndex &files) {
+    std::set<uint32_t> placed;
+    for (const TaskImages &t : tasks) {
+        std::unordered_map<int32_t, uint32_t> table;
+        for (const FdEntry &fd : t.fds) table.emplace(fd.fd(), fd.file_id());
+        for (const FdEntry &fd : t.fds) {
+            auto f = files.find(fd.file_id());
+            if (f == files.end() || !f->second->has_epoll() || !placed.insert(fd.file_id()).second) continue;
+            for (const EpollWatch &w : f->second->epoll().watches()) {
+                auto target = table.find(w.fd());
+                if (target == table.end() || target->second != w.file_id())
+                    return Error(log::cat("epoll file id ", fd.file_id(), " (fd ", fd.fd(), " of pid ", t.tree.pid(),
+                                          ") watches fd ", w.fd(), " as file id ", w.file_id(), ", but that fd is ",
+                                          target == table.end() ? std::string("not open there")
+                                                                : log::cat("file id ", target->second)));
+            }
+        }
     }
     return ok();
 }

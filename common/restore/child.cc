@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "arch/arch.h"
+#include "common/files/epoll.h"
 #include "common/files/pipe.h"
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
@@ -395,6 +396,7 @@ Status prepare(ChildArgs &a) {
     STASIS_TRY(prepare_memory(a));
     STASIS_TRY(fork_children(a));
     STASIS_ASSIGN(ServiceFds svc, install_fds(a));
+    STASIS_TRY(files::add_epoll_watches(*a.cp, a.index));
     STASIS_TRY(enter_dirs(a.cp->tasks[a.index].core));
     return build_region(a, svc);
 }

@@ -66,7 +66,7 @@ FdEntry fd(int32_t n, uint32_t file_id) {
 }
 
 std::vector<FileEntry> sample_files() {
-    std::vector<FileEntry> files(8);
+    std::vector<FileEntry> files(9);
     files[0].set_id(1);
     files[0].mutable_reg()->set_path("/usr/bin/sleeper");
     files[0].mutable_reg()->mutable_identity()->set_size(16384);
@@ -95,6 +95,12 @@ std::vector<FileEntry> sample_files() {
     timer->set_value_ns(1500000000);
     timer->set_interval_ns(250000000);
     timer->set_ticks(2);
+    files[8].set_id(9);
+    auto *watch = files[8].mutable_epoll()->add_watches();  // the eventfd at fd 2
+    watch->set_fd(2);
+    watch->set_file_id(5);
+    watch->set_events(1);
+    watch->set_data(0x1234);
     return files;
 }
 
@@ -139,7 +145,7 @@ TaskImages root_task(uint32_t arch, uint64_t P) {
     t.pagemap_head.set_pages_id(1);
     t.pagemap = {pages(kTextBase + 2 * P, 1), pages(kTextBase + 3 * P, 3),
                  pages(kStackBase + 2 * P, 2, PAGEMAP_LAZY)};
-    t.fds = {fd(0, 2), fd(1, 3), fd(2, 5), fd(3, 4), fd(7, 6), fd(8, 7), fd(9, 8)};
+    t.fds = {fd(0, 2), fd(1, 3), fd(2, 5), fd(3, 4), fd(7, 6), fd(8, 7), fd(9, 8), fd(10, 9)};
     VdsoArea *vvar = t.vdso.add_areas();
     vvar->set_kind(VMA_VVAR);
     vvar->set_start(kVdsoBase);
