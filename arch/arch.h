@@ -57,8 +57,8 @@ int64_t syscall_result(const ThreadRegs &r);
 // The syscall number at a syscall stop (orig_rax, x8, r7, r0, r1 ...).
 int64_t syscall_nr(const ThreadRegs &r);
 
-// Prepares registers so that resuming at `insn_addr` (which holds
-// kSyscallInsn) executes syscall `nr` with `args`. Also disarms the kernel's
+// Prepares registers so that resuming at `insn_addr` (which holds one of
+// syscall_insn_forms(), its tag OR-ed in) executes syscall `nr` with `args`. Also disarms the kernel's
 // syscall-restart processing for the interrupted syscall, if any.
 // `insn_addr` must not be the instruction the task was stopped at: on arm
 // and aarch64 the kernel decides to restart an interrupted syscall by
@@ -101,6 +101,19 @@ struct MmapCall {
     std::vector<uint8_t> memory;
 };
 MmapCall anon_mmap_call(uint64_t len, int prot, int flags, uint64_t scratch);
+
+// The encodings of a syscall instruction that injection may borrow from a
+// target's own code, in order of preference: kSyscallInsn first, then
+// others the arch can execute (arm: Thumb's 2-byte `svc 0`, which Debian's
+// Thumb-2 code and vDSO use). `tag` is OR-ed into the address handed to
+// setup_syscall, which reads it back (arm: bit 0 means Thumb state, the
+// interworking convention).
+struct SyscallInsnForm {
+    std::vector<uint8_t> bytes;
+    size_t align;
+    uint64_t tag;
+};
+std::vector<SyscallInsnForm> syscall_insn_forms();
 
 // ---- images -------------------------------------------------------------------
 

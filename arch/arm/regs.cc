@@ -104,7 +104,9 @@ void enter_arm_state(ThreadRegs &r, uint64_t pc, uint32_t r0) {
 void setup_syscall(ThreadRegs &r, uint64_t insn_addr, long nr, const std::array<uint64_t, 6> &a) {
     for (size_t i = 0; i < a.size(); ++i) r.gp.uregs[i] = uint32_t(a[i]);
     r.gp.uregs[7] = uint32_t(nr);
-    enter_arm_state(r, insn_addr, uint32_t(a[0]));
+    enter_arm_state(r, insn_addr & ~uint64_t(1), uint32_t(a[0]));
+    // Bit 0 tags a Thumb `svc 0` (syscall_insn_forms): run it in Thumb state.
+    if (insn_addr & 1) r.gp.uregs[kArmCpsr] |= kThumbBit;
 }
 
 void setup_call(ThreadRegs &r, uint64_t entry, uint64_t arg, uint64_t stack_top) {

@@ -80,7 +80,7 @@ Result<uint64_t> find_syscall_insn(pid_t pid) {
     std::stable_sort(maps.begin(), maps.end(), [](const proc::Mapping &a, const proc::Mapping &b) {
         return (a.path == "[vdso]") > (b.path == "[vdso]");
     });
-    const auto &insn = arch::kSyscallInsn;
+    const auto forms = arch::syscall_insn_forms();
     std::vector<uint8_t> buf;
     for (const auto &m : maps) {
         if (!(m.prot & PROT_EXEC)) continue;
@@ -89,11 +89,13 @@ Result<uint64_t> find_syscall_insn(pid_t pid) {
         uint64_t len = std::min<uint64_t>(m.end - m.start, 1 << 20);
         buf.resize(len);
         if (!ptrace::read_mem(pid, m.start, buf.data(), len).ok()) continue;
-        for (uint64_t off = 0; off + insn.size() <= len; off += arch::kInsnAlign) {
-            if (std::memcmp(buf.data() + off, insn.data(), insn.size()) == 0) {
-                log::debug("process ", pid, ": syscall instruction at ", log::hex(m.start + off), " in ",
-                           m.path.empty() ? "anonymous memory" : m.path);
-                return m.start + off;
+        for (const auto &f : forms) {
+            for (uint64_t off = 0; off + f.bytes.size() <= len; off += f.align) {
+                if (std::memcmp(buf.data() + off, f.bytes.data(), f.bytes.size()) == 0) {
+                    log::debug("process ", pid, ": syscall instruction at ", log::hex(m.start + off), " in ",
+                               m.path.empty() ? "anonymous memory" : m.path, f.tag ? " (alternative form)" : "");
+                    return (m.start + off) | f.tag;
+                }
             }
         }
     }

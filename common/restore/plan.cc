@@ -330,6 +330,9 @@ Status PlanBuilder::build() {
         off += RESTORE_THREAD_STACK_SIZE;
         layout_.worker_stack_tops.push_back(off);
     }
+    // Stacks come in 16 KiB steps; the scratch room (an mremap target) and
+    // the region's end must be page-aligned also with 64 KiB pages.
+    off = round_up(off, page);
     layout_.scratch_offset = off;
     layout_.scratch_size = round_up(layout_.scratch_size, page);
     layout_.total = off + layout_.scratch_size;

@@ -194,6 +194,23 @@ long restore_fill(struct restore_plan *plan) {
     return 0;
 }
 
+/* Before the fill: the advice decides how the fill's faults are served
+ * (MADV_NOHUGEPAGE must be in place before the first touch, or a kernel
+ * with transparent huge pages "always" fills a sparse area with 2 MiB
+ * pages). */
+long restore_advise_vmas(struct restore_plan *plan) {
+    struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
+    for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
+        uint64_t len = v[i].end - v[i].start;
+        for (int advice = 0; advice < 64; ++advice) {
+            if (!(v[i].madv & ((uint64_t)1 << advice))) continue;
+            long r = SYS3(madvise, (unsigned long)v[i].start, (unsigned long)len, advice);
+            if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MADVISE, r, v[i].start);
+        }
+    }
+    return 0;
+}
+
 long restore_protect_vmas(struct restore_plan *plan) {
     struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
     for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
@@ -201,11 +218,6 @@ long restore_protect_vmas(struct restore_plan *plan) {
         if (v[i].flags & (RESTORE_VMA_FILL | RESTORE_VMA_PREMAPPED)) {
             long r = SYS3(mprotect, (unsigned long)v[i].start, (unsigned long)len, v[i].prot);
             if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PROTECT, r, v[i].start);
-        }
-        for (int advice = 0; advice < 64; ++advice) {
-            if (!(v[i].madv & ((uint64_t)1 << advice))) continue;
-            long r = SYS3(madvise, (unsigned long)v[i].start, (unsigned long)len, advice);
-            if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MADVISE, r, v[i].start);
         }
         if (v[i].flags & RESTORE_VMA_LOCKED) {
             long r = SYS2(mlock, (unsigned long)v[i].start, (unsigned long)len);

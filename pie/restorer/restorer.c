@@ -49,6 +49,7 @@ __attribute__((visibility("default"), used)) long pie_main(struct restore_plan *
     STEP(restore_unmap_all(plan));
     STEP(restore_move_specials(plan));
     STEP(restore_map_vmas(plan));
+    STEP(restore_advise_vmas(plan));
     STEP(restore_fill(plan));
     STEP(restore_protect_vmas(plan));
     STEP(restore_sigactions(plan));

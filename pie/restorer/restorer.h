@@ -15,6 +15,7 @@ long restore_unmap_all(struct restore_plan *plan);
 long restore_move_specials(struct restore_plan *plan);
 long restore_map_vmas(struct restore_plan *plan);
 long restore_fill(struct restore_plan *plan);
+long restore_advise_vmas(struct restore_plan *plan);
 long restore_protect_vmas(struct restore_plan *plan);
 void restore_fill_worker(struct restore_plan *plan, struct restore_worker *w);
 

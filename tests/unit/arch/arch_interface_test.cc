@@ -63,6 +63,14 @@ TEST(ArchInterface, SetupSyscallPointsAtTheInstruction) {
     EXPECT_EQ(kSyscallInsn.size() % kInsnAlign, 0u);
 }
 
+TEST(ArchInterface, TheFirstBorrowableSyscallFormIsKSyscallInsnUntagged) {
+    auto forms = syscall_insn_forms();
+    ASSERT_FALSE(forms.empty());
+    EXPECT_EQ(forms[0].bytes, std::vector<uint8_t>(kSyscallInsn.begin(), kSyscallInsn.end()));
+    EXPECT_EQ(forms[0].tag, 0u);
+    for (const auto &f : forms) EXPECT_EQ(f.bytes.size() % f.align, 0u);
+}
+
 TEST(ArchInterface, AccessorsSetAndGetIpAndSp) {
     ThreadRegs r{};
     set_ip(r, 0x4000);

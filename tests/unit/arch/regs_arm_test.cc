@@ -103,6 +103,26 @@ TEST(RegsArm, SetupSyscallFollowsTheEabiAndLeavesThumbState) {
     EXPECT_EQ(r.syscallno, -1);
 }
 
+TEST(RegsArm, ThumbSvcIsABorrowableSyscallInstructionTaggedWithBitZero) {
+    auto forms = syscall_insn_forms();
+    ASSERT_EQ(forms.size(), 2u);
+    EXPECT_EQ(forms[0].bytes, (std::vector<uint8_t>{0x00, 0x00, 0x00, 0xef}));  // ARM svc #0
+    EXPECT_EQ(forms[0].tag, 0u);
+    EXPECT_EQ(forms[1].bytes, (std::vector<uint8_t>{0x00, 0xdf}));  // Thumb svc #0
+    EXPECT_EQ(forms[1].align, 2u);
+    EXPECT_EQ(forms[1].tag, 1u);
+}
+
+TEST(RegsArm, SetupSyscallAtATaggedAddressRunsTheThumbSvcInThumbState) {
+    ThreadRegs r = distinctive_regs();
+    r.gp.uregs[kArmCpsr] |= kItBits;  // inside an IT block: must not carry over
+    setup_syscall(r, 0x20002 | 1, 192, {11, 22, 33, 44, 55, 66});
+    EXPECT_EQ(uint32_t(r.gp.uregs[kArmPc]), 0x20002u);
+    EXPECT_EQ(r.gp.uregs[kArmCpsr] & kThumb, kThumb);
+    EXPECT_EQ(r.gp.uregs[kArmCpsr] & kItBits, 0u);
+    EXPECT_EQ(uint32_t(r.gp.uregs[7]), 192u);
+}
+
 TEST(RegsArm, SetupCallPassesTheArgumentInR0) {
     ThreadRegs r = distinctive_regs();
     r.gp.uregs[kArmCpsr] |= kThumb;
