@@ -160,7 +160,7 @@ echo "$me: $arch: $(count PASS) passed, $(count FAIL) failed, $(count XFAIL) exp
   "$(count XPASS) unexpected passes, $(count SKIP) skipped in ${elapsed}s$([ $timed_out = 1 ] && echo " (killed after ${timeout}s)")"
 cat "$results"
 
-if ! grep -q "^STASIS-VM $arch BEGIN" "$log"; then
+if ! grep -q "STASIS-VM $arch BEGIN" "$log"; then
   echo "$me: $arch: the guest never started its scenarios (qemu exit $qemu_rc$([ $timed_out = 1 ] && echo ", killed after ${timeout}s")); console:" >&2
   tail -n 40 "$log" >&2
   [ -s "$log.qemu" ] && { echo "---- qemu ----" >&2; tail -n 20 "$log.qemu" >&2; }

@@ -30,7 +30,7 @@ if [ ! -s "$log" ]; then
 fi
 line=$(grep -E "^STASIS-VM $arch $scenario (PASS|FAIL|SKIP)( |$)" "$log" | tail -1)
 if [ -z "$line" ]; then
-  if ! grep -q "^STASIS-VM $arch BEGIN" "$log"; then
+  if ! grep -q "STASIS-VM $arch BEGIN" "$log"; then
     echo "$scenario: FAIL: the $arch guest never started its scenarios (see $log)"
     fail
   fi

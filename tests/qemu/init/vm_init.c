@@ -663,6 +663,9 @@ int main(void) {
     int count = read_scenarios(scenarios, 256);
     struct utsname u;
     uname(&u);
+    /* The kernel may have left a line unfinished on the console (ppc64le's
+     * hvc0 does): start ours on a fresh one. */
+    write_all(STDOUT_FILENO, "\n", 1);
     say("STASIS-VM %s BEGIN %d scenarios, kernel %s %s, page size %ld, timeout %ds", STASIS_VM_ARCH, count,
         u.release, u.machine, sysconf(_SC_PAGESIZE), settings.timeout_s);
     run_stasis_check();
