@@ -43,7 +43,7 @@ fi
 if [ "${STASIS_VM:-1}" != 0 ] && [ -x ci/vm.sh ]; then
   echo "== VM tier: checkpoint/restore under qemu-system"
   if ci/vm.sh "${arches[@]}" 2>&1 | tee build/vm.log; then :; else failed=1; fi
-  summary+=("vm: $(grep -E "tests passed|tests failed" build/vm.log | tail -1)")
+  summary+=("$(grep -E '^vm: ' build/vm.log | tail -1 || echo 'vm: no summary (see build/vm.log)')")
 fi
 
 echo

@@ -29,6 +29,11 @@ int main(int argc, char **argv) {
     const size_t touched = len / stride;
 
     char *area = live_mmap_isolated(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* Base pages only: where transparent huge pages are "always" (Debian's
+     * kernels), touching one page would populate its whole 2 MiB huge page
+     * and the untouched neighbours would be resident before any checkpoint. */
+    LIVE_EXPECT(madvise(area, len, MADV_NOHUGEPAGE) == 0 || errno == EINVAL, "madvise(MADV_NOHUGEPAGE): %s",
+                strerror(errno));
     for (size_t i = 0; i < touched; i++) live_fill(area + i * stride, page, SPARSE_SEED + i);
     /* mincore's vector: one byte per page, allocated before the checkpoint. */
     unsigned char *vec = live_mmap_isolated(len / page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

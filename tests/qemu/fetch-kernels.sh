@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Fetches the Debian kernels the VM tier boots, and caches them under
+# build/vm/kernels/<arch>/<generation>/ (or $STASIS_VM_DIR/kernels):
+#
+#   kernel     the image qemu-system -kernel takes (vmlinuz; vmlinux on ppc64le)
+#   release    its `uname -r` (6.1.0-50-arm64)
+#   package    the .deb it came from (linux-image-6.1.0-50-arm64_6.1.176-1_arm64)
+#
+# Generations: bookworm (6.1, the default) and, with --backports,
+# bookworm-backports (6.12) through a private apt source list and lists
+# directory under build/vm/apt/ (the system's apt sources are never touched).
+#
+#   tests/qemu/fetch-kernels.sh [--backports] [ARCH...]     default: all five
+#
+# Idempotent: a kernel whose package is cached is not downloaded again, and
+# apt is asked at most once a day (STASIS_VM_REFRESH=1: now). When
+# apt cannot name the current package (no index for that architecture, no
+# network) a cached kernel is used as it is.
+#
+# No modules: the guest needs only the serial console, which every Debian
+# flavour has built in (virtio-blk/net/9p are modules and are not used).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+me=fetch-kernels
+
+generations=(bookworm)
+arches=()
+for a in "$@"; do
+  case $a in
+    --backports) generations+=(bookworm-backports) ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "$me: unknown option '$a'" >&2; exit 2 ;;
+    *) arches+=("$a") ;;
+  esac
+done
+[ ${#arches[@]} -eq 0 ] && arches=(x86_64 aarch64 arm ppc64le s390x)
+
+vm_dir=${STASIS_VM_DIR:-$PWD/build/vm}
+mkdir -p "$vm_dir/kernels"
+
+# stasis arch -> Debian arch and kernel flavour.
+debian_arch() {
+  case $1 in
+    x86_64) echo amd64 ;; aarch64) echo arm64 ;; arm) echo armhf ;;
+    ppc64le) echo ppc64el ;; s390x) echo s390x ;;
+    *) echo "$me: unknown architecture '$1' (have: x86_64 aarch64 arm ppc64le s390x)" >&2; return 1 ;;
+  esac
+}
+flavour() {
+  case $1 in
+    x86_64) echo amd64 ;; aarch64) echo arm64 ;; arm) echo armmp-lpae ;;
+    ppc64le) echo powerpc64le ;; s390x) echo s390x ;;
+  esac
+}
+
+# apt options for one generation: the system's configuration for bookworm, a
+# private source list, lists and cache directory for backports.
+apt_opts=()
+apt_setup() {
+  local gen=$1
+  local root=$vm_dir/apt/$gen
+  mkdir -p "$root/cache/archives/partial"
+  # A package cache of our own: this machine's apt may be configured to keep
+  # none, and then every apt-cache call re-parses all indexes (~6 s of CPU).
+  apt_opts=(-o APT::Sandbox::User=root -o Dir::Cache::pkgcache="$root/cache/pkgcache.bin"
+            -o Dir::Cache::srcpkgcache="$root/cache/srcpkgcache.bin")
+  [ "$gen" = bookworm ] && return 0
+  mkdir -p "$root/lists/partial"
+  if [ ! -f "$root/sources.list" ]; then
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $gen main" \
+      >"$root/sources.list"
+  fi
+  apt_opts+=(-o Dir::Etc::SourceList="$root/sources.list" -o Dir::Etc::SourceParts=/dev/null
+             -o Dir::State::Lists="$root/lists" -o Dir::Cache="$root/cache")
+  # One update a day is plenty.
+  local stamp=$root/updated
+  if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
+    echo "$me: apt-get update ($gen, private lists in $root)"
+    if apt-get "${apt_opts[@]}" update -q >"$root/update.log" 2>&1; then
+      touch "$stamp"
+    else
+      echo "$me: apt-get update for $gen failed (see $root/update.log); using what is cached" >&2
+    fi
+  fi
+}
+
+# The versioned image package the flavour's meta package depends on, e.g.
+# linux-image-6.1.0-50-arm64 (amd64 may name the -unsigned twin too; the
+# signed one carries the same image).
+image_package() {
+  local gen=$1 darch=$2 flav=$3 meta dep
+  meta=linux-image-$flav
+  if [ "$gen" = bookworm-backports ]; then
+    # Pick the candidate from backports explicitly: the meta package there
+    # has a higher version than bookworm's.
+    dep=$(apt-cache "${apt_opts[@]}" show "$meta:$darch" 2>/dev/null |
+          sed -n 's/^Depends: .*\(linux-image-[0-9][^ ,]*-'"$flav"'\).*/\1/p' | sort -V | tail -1)
+  else
+    dep=$(apt-cache "${apt_opts[@]}" depends "$meta:$darch" 2>/dev/null |
+          sed -n 's/^ *Depends: \(linux-image-[0-9][^: ]*\).*/\1/p' | grep -v -- '-unsigned$' | head -1)
+  fi
+  [ -n "$dep" ] && echo "$dep"
+}
+
+fetch_one() {
+  local arch=$1 gen=$2 darch flav pkg out tmp deb image release
+  darch=$(debian_arch "$arch") || return 1
+  flav=$(flavour "$arch")
+  out=$vm_dir/kernels/$arch/$gen
+  mkdir -p "$out"
+  # Asking apt costs seconds per call: a kernel checked within a day is
+  # current enough (STASIS_VM_REFRESH=1 asks anyway).
+  if [ -s "$out/kernel" ] && [ "${STASIS_VM_REFRESH:-0}" != 1 ] && [ -f "$out/checked" ] &&
+     [ -z "$(find "$out/checked" -mmin +1440 2>/dev/null)" ]; then
+    echo "$me: $arch/$gen: $(cat "$out/package") (cached)"
+    return 0
+  fi
+  apt_setup "$gen"
+  if ! pkg=$(image_package "$gen" "$darch" "$flav"); then
+    if [ -s "$out/kernel" ]; then
+      echo "$me: $arch/$gen: apt names no linux-image-$flav:$darch; using cached $(cat "$out/package")"
+      return 0
+    fi
+    echo "$me: $arch/$gen: apt knows no linux-image-$flav:$darch (is the $darch index there? ci/deps.sh adds it)" >&2
+    return 1
+  fi
+  tmp=$(mktemp -d "$vm_dir/kernels/.fetch.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" RETURN
+  # Which exact .deb: name_version_arch, as apt-get download will call it.
+  local version
+  version=$(apt-cache "${apt_opts[@]}" show "$pkg:$darch" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
+  if [ -s "$out/kernel" ] && [ "$(cat "$out/package" 2>/dev/null)" = "${pkg}_${version}_$darch" ]; then
+    echo "$me: $arch/$gen: $(cat "$out/package") (cached, current)"
+    touch "$out/checked"
+    return 0
+  fi
+  echo "$me: $arch/$gen: apt-get download $pkg:$darch=$version"
+  (cd "$tmp" && apt-get "${apt_opts[@]}" download -q "$pkg:$darch=$version" >download.log 2>&1) || {
+    cat "$tmp/download.log" >&2
+    echo "$me: $arch/$gen: apt-get download $pkg:$darch failed" >&2
+    return 1
+  }
+  deb=$(ls "$tmp"/*.deb)
+  # The image sits near the start of data.tar: tar stops after it
+  # (--occurrence) instead of decompressing ~400 MB of modules, and dpkg-deb
+  # then dies of SIGPIPE, which is expected.
+  dpkg-deb --fsys-tarfile "$deb" 2>/dev/null | tar -x -C "$tmp" --wildcards --occurrence=1 './boot/vmlinu[xz]-*' || true
+  image=$(ls "$tmp"/boot/vmlinu[xz]-* 2>/dev/null | head -1)
+  [ -n "$image" ] || { echo "$me: $arch/$gen: no vmlinuz/vmlinux in $deb" >&2; return 1; }
+  release=${image##*/vmlinu?-}
+  mv "$image" "$out/kernel.tmp"
+  mv "$out/kernel.tmp" "$out/kernel"
+  echo "$release" >"$out/release"
+  basename "$deb" .deb >"$out/package"
+  touch "$out/checked"
+  echo "$me: $arch/$gen: $release -> $out/kernel"
+}
+
+failed=0
+for gen in "${generations[@]}"; do
+  for arch in "${arches[@]}"; do
+    fetch_one "$arch" "$gen" || failed=1
+  done
+done
+exit $failed
