@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -155,7 +156,12 @@ ProbeOutcome probe_proc_map_files(ProbeContext &ctx) {
         while (std::getline(maps, line)) {
             const size_t slash = line.find('/');
             if (slash == std::string::npos) continue;
-            const std::string range = line.substr(0, line.find(' '));
+            // map_files names carry no leading zeros, which maps prints
+            // (00400000-... for a binary linked at 0x400000).
+            unsigned long long start = 0, end = 0;
+            if (std::sscanf(line.c_str(), "%llx-%llx", &start, &end) != 2) continue;
+            char range[64];
+            std::snprintf(range, sizeof range, "%llx-%llx", start, end);
             const std::string path = cat("/proc/", t.pid(), "/map_files/", range);
             Fd file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
             if (!file.valid()) return missing_errno(cat("open ", path));
