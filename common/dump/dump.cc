@@ -196,6 +196,7 @@ Status dump_tree(const DumpOptions &opts) {
         cp.tasks.push_back(std::move(pd.task));
         pages.push_back(std::move(pd.pages));
     }
+    STASIS_TRY(files.link_unix_peers());
     cp.files = files.entries();
 
     auto &inv = cp.inventory;

@@ -15,6 +15,8 @@
 #include "common/files/pipe.h"
 #include "common/files/signalfd.h"
 #include "common/files/timerfd.h"
+#include "common/files/unix_diag.h"
+#include "common/files/unix_socket.h"
 #include "common/images/format.h"
 #include "common/proc/read_file.h"
 #include "common/util/log.h"
@@ -226,7 +228,8 @@ Result<uint32_t> FileTable::add_fd_of_kind(pid_t pid, int fd, const std::string 
     if (target.rfind("pipe:[", 0) == 0) return add_pipe(pid, fd, link, info, "");
     for (const char *kind : {"eventfd", "signalfd", "timerfd", "eventpoll"})
         if (target == std::string("anon_inode:[") + kind + "]") return add_anon(pid, fd, link, kind, info);
-    // socket:[..], anon_inode:inotify, ...: later issues.
+    if (target.rfind("socket:[", 0) == 0) return add_socket(pid, fd, link, info);
+    // anon_inode:inotify, ...: later issues.
     return Error("is " + target + ": this kind of file is not supported yet");
 }
 
@@ -284,6 +287,40 @@ Result<uint32_t> FileTable::add_anon(pid_t pid, int fd, const std::string &link,
         }
     }
     return push(std::move(e), pid, fd, st.st_dev, st.st_ino);
+}
+
+Result<uint32_t> FileTable::add_socket(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info) {
+    struct stat st {};
+    if (::stat(link.c_str(), &st) != 0) return Error::from_errno("stat " + link);
+    if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
+    images::FileEntry e;
+    uint64_t peer_ino = 0;
+    STASIS_TRY(describe_unix_socket(pid, fd, st.st_ino, info, e.mutable_unix_sk(), &peer_ino));
+    uint32_t id = push(std::move(e), pid, fd, st.st_dev, st.st_ino);
+    unix_by_ino_[st.st_ino] = id;
+    if (peer_ino) unix_peer_ino_[id] = peer_ino;
+    return id;
+}
+
+Status FileTable::link_unix_peers() {
+    for (const auto &[id, peer_ino] : unix_peer_ino_) {
+        auto *sk = entries_[id - 1].mutable_unix_sk();
+        auto peer = unix_by_ino_.find(peer_ino);
+        if (peer != unix_by_ino_.end()) {
+            sk->set_peer_id(peer->second);
+            continue;
+        }
+        const Known *k = nullptr;
+        for (const auto &kn : known_)
+            if (kn.id == id) k = &kn;
+        auto d = unix_diag(peer_ino);
+        std::string peer_name = unix_socket_label(peer_ino, d.ok() ? d->name : std::string());
+        return Error(log::cat("process ", k ? k->pid : 0, ": fd ", k ? k->fd : -1, ": ",
+                              unix_socket_label(sk->ino(), sk->name()), " is connected to ", peer_name,
+                              ", which no process of the dumped tree holds (a server or client outside the tree, "
+                              "or a connection not accepted yet); such sockets cannot be restored"));
+    }
+    return ok();
 }
 
 // A pipe end nobody in the tree holds is closed at restore: say so now.

@@ -42,9 +42,15 @@ public:
     // The SysV shared memory segment behind an attachment (a VMA_SYSV_SHM).
     Result<uint32_t> add_sysv_shm(pid_t pid, const proc::Mapping &m);
     // Open fd `fd` of pid: a file by path, a pipe or FIFO, an eventfd,
-    // signalfd, timerfd or epoll instance (its watched fds added too).
+    // signalfd, timerfd or epoll instance (its watched fds added too), an
+    // AF_UNIX socket (its peer resolved by link_unix_peers).
     // Refuses kinds stasis cannot restore yet, by name.
     Result<uint32_t> add_fd(pid_t pid, int fd);
+
+    // Once every fd of the tree is added: each unix socket's peer as a file
+    // id. A socket connected to one outside the tree is refused, naming
+    // the process, fd and peer.
+    Status link_unix_peers();
 
     std::vector<images::FileEntry> entries() const { return entries_; }
     // Renames the ghost images into place (called once the dump succeeds).
@@ -65,6 +71,8 @@ private:
     // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>].
     Result<uint32_t> add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
                               const proc::FdInfo &info);
+    // socket:[N]: AF_UNIX only.
+    Result<uint32_t> add_socket(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info);
     // The entry of the description fd `fd` of pid shares with an fd seen
     // before (kcmp), or 0.
     uint32_t known_description(pid_t pid, int fd, uint64_t dev, uint64_t ino) const;
@@ -84,6 +92,8 @@ private:
     std::vector<images::RawImageWriter> ghosts_;
     uint32_t next_ghost_ = 1;
     std::set<std::pair<uint64_t, uint64_t>> pipes_with_data_;  // (dev, ino) of pipes whose data is saved
+    std::map<uint64_t, uint32_t> unix_by_ino_;                 // socket inode -> file id
+    std::map<uint32_t, uint64_t> unix_peer_ino_;               // file id -> its peer's inode
 };
 
 }  // namespace stasis::files

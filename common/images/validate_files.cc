@@ -1,6 +1,9 @@
 // Checks of files.img: each kind of file alone, the ends of one pipe
-// together, and epoll watches against the fd table that holds them.
+// together, unix sockets against their peers, and epoll watches against
+// the fd table that holds them.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
@@ -106,6 +109,78 @@ Status epoll_file(const FileEntry &f, const FileIndex &index) {
     return ok();
 }
 
+// sun_path's size: the longest name a unix socket can be bound to.
+constexpr size_t kMaxUnixName = sizeof(sockaddr_un{}.sun_path);
+// Far more than a socket's buffers can hold (net.core.rmem_max is 208 KiB by
+// default): a bound on what the restore sends back.
+constexpr uint64_t kMaxUnixQueuedBytes = 1ull << 30;
+constexpr uint32_t kMaxUnixMessages = 1u << 20;
+
+Status unix_name(const UnixSocketFile &u) {
+    const std::string &name = u.name();
+    if (name.size() > kMaxUnixName)
+        return Error(log::cat("unix socket name of ", name.size(), " bytes (at most ", kMaxUnixName, ")"));
+    bool path = !name.empty() && name[0] != '\0';
+    if (path && name[0] != '/') return Error("unix socket path is not absolute");
+    if (path && name.find('\0') != std::string::npos) return Error("unix socket path holds a NUL byte");
+    if (u.name_unlinked() && !path) return Error("name_unlinked on a socket not bound to a path");
+    if (u.name_mode() & ~07777u) return Error(log::cat("unix socket file mode ", log::hex(u.name_mode()), " beyond 07777"));
+    return ok();
+}
+
+// One unix socket alone.
+Status unix_file(const UnixSocketFile &u) {
+    if (u.type() != SOCK_STREAM && u.type() != SOCK_DGRAM && u.type() != SOCK_SEQPACKET)
+        return Error(log::cat("unix socket type ", u.type(), ", not stream, dgram or seqpacket"));
+    STASIS_TRY(status_flags(u.flags()));
+    if ((u.flags() & O_ACCMODE) != O_RDWR) return Error(log::cat("unix socket flags ", log::hex(u.flags()), " not O_RDWR"));
+    if (!UnixSocketState_IsValid(u.state())) return Error(log::cat("unix socket state ", int(u.state()), " unknown"));
+    STASIS_TRY(unix_name(u));
+    if (u.shutdown() > 3) return Error(log::cat("unix socket shutdown ", u.shutdown(), " beyond 3"));
+    if (u.rcvbuf() > INT32_MAX || u.sndbuf() > INT32_MAX || u.backlog() > INT32_MAX)
+        return Error("unix socket rcvbuf, sndbuf or backlog beyond 2^31-1");
+    if (u.peer_id() && u.state() != UNIX_SK_CONNECTED) return Error("unix socket has a peer but is not connected");
+    if (u.state() == UNIX_SK_LISTENING) {
+        if (u.name().empty()) return Error("listening unix socket without a name");
+        if (u.type() == SOCK_DGRAM) return Error("listening dgram socket");
+        if (u.queued_size()) return Error("listening unix socket with queued data");
+    }
+    if (uint32_t(u.queued_size()) > kMaxUnixMessages)
+        return Error(log::cat(u.queued_size(), " queued messages (at most ", kMaxUnixMessages, ")"));
+    if (u.type() == SOCK_STREAM && u.queued_size() > 1) return Error("stream socket with its data in several parts");
+    uint64_t total = 0;
+    for (const std::string &m : u.queued()) {
+        if (m.empty()) return Error("empty queued message");
+        total += m.size();
+    }
+    if (total > kMaxUnixQueuedBytes)
+        return Error(log::cat(total, " queued bytes on a unix socket (at most ", kMaxUnixQueuedBytes, ")"));
+    return ok();
+}
+
+// A unix socket and its peer: an existing socket of the same type; the two
+// ends of a connection each other's peers.
+Status unix_peer(const FileEntry &f, const FileIndex &index, std::set<uint64_t> *inodes) {
+    const UnixSocketFile &u = f.unix_sk();
+    if (!inodes->insert(u.ino()).second) return Error(log::cat("socket:[", u.ino(), "] listed twice"));
+    if (!u.peer_id()) return ok();
+    auto it = index.find(u.peer_id());
+    if (it == index.end()) return Error(log::cat("unix socket peer file_id ", u.peer_id(), " is not in files.img"));
+    if (u.peer_id() == f.id()) return Error("unix socket is its own peer");
+    if (!it->second->has_unix_sk())
+        return Error(log::cat("unix socket peer file_id ", u.peer_id(), " is not a unix socket"));
+    const UnixSocketFile &p = it->second->unix_sk();
+    if (p.type() != u.type())
+        return Error(log::cat("unix socket of type ", u.type(), " has a peer (file id ", u.peer_id(), ") of type ",
+                              p.type()));
+    if (u.type() != SOCK_DGRAM && p.peer_id() != f.id())
+        return Error(log::cat("unix socket's peer (file id ", u.peer_id(), ") has peer file id ", p.peer_id(),
+                              ": the ends of a connection disagree"));
+    if (u.type() == SOCK_DGRAM && p.name().empty() && p.peer_id() != f.id())
+        return Error(log::cat("dgram socket connected to file id ", u.peer_id(), ", which has no name"));
+    return ok();
+}
+
 Status file_entry(const FileEntry &f, PipeGroups *groups) {
     switch (f.kind_case()) {
         case FileEntry::kReg: {
@@ -123,6 +198,7 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
         case FileEntry::kSignalfd: return status_flags(f.signalfd().flags());
         case FileEntry::kTimerfd: return timerfd_file(f.timerfd());
         case FileEntry::kEpoll: return ok();  // after the index is whole: epoll_file
+        case FileEntry::kUnixSk: return unix_file(f.unix_sk());  // peers: unix_peer
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
@@ -143,9 +219,12 @@ Status files(const std::vector<FileEntry> &files, FileIndex *index) {
         if (!index->emplace(f.id(), &f).second) return Error(log::cat(who, ": id listed twice"));
         STASIS_TRY(std::move(file_entry(f, &groups)).context(who));
     }
-    for (size_t i = 0; i < files.size(); i++)
-        if (files[i].has_epoll())
-            STASIS_TRY(std::move(epoll_file(files[i], *index)).context(log::cat("file #", i, " (id ", files[i].id(), ")")));
+    std::set<uint64_t> unix_inodes;
+    for (size_t i = 0; i < files.size(); i++) {
+        std::string who = log::cat("file #", i, " (id ", files[i].id(), ")");
+        if (files[i].has_epoll()) STASIS_TRY(std::move(epoll_file(files[i], *index)).context(who));
+        if (files[i].has_unix_sk()) STASIS_TRY(std::move(unix_peer(files[i], *index, &unix_inodes)).context(who));
+    }
     return ok();
 }
 

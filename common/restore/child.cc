@@ -22,6 +22,7 @@
 #include "arch/arch.h"
 #include "common/files/epoll.h"
 #include "common/files/pipe.h"
+#include "common/files/unix_socket.h"
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
 #include "common/restore/plan.h"
@@ -83,10 +84,10 @@ Status join_session(const ChildArgs &a) {
 // same file reopen it instead of creating another copy.
 std::map<uint32_t, int> g_ghosts;
 
-// Every end of the pipe `entry` is an end of, at fds above `base`: one
-// pipe for them all.
-Result<int> open_pipe_once(TreeFiles &files, const images::Checkpoint &cp, const images::FileEntry &entry, int base) {
-    STASIS_ASSIGN(auto ends, files::open_pipe_ends(cp.files, entry));
+// Descriptions made together (the ends of a pipe, the unix sockets of the
+// tree), moved to fds above `base`.
+Result<int> place_together(TreeFiles &files, std::vector<std::pair<uint32_t, int>> ends, const images::FileEntry &entry,
+                           int base) {
     Status st = ok();
     for (auto [id, fd] : ends) {
         int high = st.ok() ? ::fcntl(fd, F_DUPFD_CLOEXEC, base) : -1;
@@ -98,6 +99,13 @@ Result<int> open_pipe_once(TreeFiles &files, const images::Checkpoint &cp, const
     return files.by_file.at(entry.id());
 }
 
+// Every end of the pipe `entry` is an end of, at fds above `base`: one
+// pipe for them all.
+Result<int> open_pipe_once(TreeFiles &files, const images::Checkpoint &cp, const images::FileEntry &entry, int base) {
+    STASIS_ASSIGN(auto ends, files::open_pipe_ends(cp.files, entry));
+    return place_together(files, std::move(ends), entry, base);
+}
+
 // Opens file description `id` once, at an fd above `base`.
 Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t id,
                       const files::RestoreFileOptions &fo, int base) {
@@ -106,6 +114,11 @@ Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t i
     if (id == 0 || id > cp.files.size()) return Error("file id " + std::to_string(id) + " is not in files.img");
     const auto &entry = cp.files[id - 1];
     if (entry.has_pipe()) return open_pipe_once(files, cp, entry, base);
+    if (entry.has_unix_sk()) {
+        // Every unix socket of the tree at once: peers are made together.
+        STASIS_ASSIGN(auto sockets, files::open_unix_sockets(cp.files));
+        return place_together(files, std::move(sockets), entry, base);
+    }
     uint32_t ghost = entry.has_reg() ? entry.reg().ghost_id() : 0;
     int fd;
     if (ghost && g_ghosts.count(ghost)) {

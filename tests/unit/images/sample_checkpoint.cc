@@ -66,7 +66,7 @@ FdEntry fd(int32_t n, uint32_t file_id) {
 }
 
 std::vector<FileEntry> sample_files() {
-    std::vector<FileEntry> files(9);
+    std::vector<FileEntry> files(12);
     files[0].set_id(1);
     files[0].mutable_reg()->set_path("/usr/bin/sleeper");
     files[0].mutable_reg()->mutable_identity()->set_size(16384);
@@ -101,6 +101,26 @@ std::vector<FileEntry> sample_files() {
     watch->set_file_id(5);
     watch->set_events(1);
     watch->set_data(0x1234);
+    // A stream socketpair with data queued both ways, and a seqpacket
+    // listener on an abstract name.
+    for (uint32_t i : {9u, 10u}) {
+        files[i].set_id(i + 1);
+        auto *sk = files[i].mutable_unix_sk();
+        sk->set_ino(7000 + i);
+        sk->set_type(1);  // SOCK_STREAM
+        sk->set_flags(O_RDWR);
+        sk->set_state(UNIX_SK_CONNECTED);
+        sk->set_peer_id(i == 9 ? 11 : 10);
+        sk->add_queued(i == 9 ? "ping" : "pong!");
+    }
+    files[11].set_id(12);
+    auto *listener = files[11].mutable_unix_sk();
+    listener->set_ino(7011);
+    listener->set_type(5);  // SOCK_SEQPACKET
+    listener->set_flags(O_RDWR | O_NONBLOCK);
+    listener->set_state(UNIX_SK_LISTENING);
+    listener->set_name(std::string("\0sample", 7));
+    listener->set_backlog(5);
     return files;
 }
 
@@ -145,7 +165,8 @@ TaskImages root_task(uint32_t arch, uint64_t P) {
     t.pagemap_head.set_pages_id(1);
     t.pagemap = {pages(kTextBase + 2 * P, 1), pages(kTextBase + 3 * P, 3),
                  pages(kStackBase + 2 * P, 2, PAGEMAP_LAZY)};
-    t.fds = {fd(0, 2), fd(1, 3), fd(2, 5), fd(3, 4), fd(7, 6), fd(8, 7), fd(9, 8), fd(10, 9)};
+    t.fds = {fd(0, 2), fd(1, 3), fd(2, 5), fd(3, 4), fd(7, 6), fd(8, 7), fd(9, 8), fd(10, 9), fd(11, 10), fd(12, 11),
+              fd(13, 12)};
     VdsoArea *vvar = t.vdso.add_areas();
     vvar->set_kind(VMA_VVAR);
     vvar->set_start(kVdsoBase);

@@ -1,0 +1,182 @@
+// The dump side of unix sockets (the restore side: unix_socket_restore.cc).
+#include "common/files/unix_socket.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/files/unix_diag.h"
+#include "common/images/file_io.h"
+#include "common/util/log.h"
+
+namespace stasis::files {
+namespace {
+
+// Larger than any datagram the kernel lets one unix socket send (its
+// sndbuf, at most twice net.core.wmem_max, 416 KiB by default).
+constexpr size_t kPeekBuffer = 8u << 20;
+
+Result<images::Fd> copy_of_fd(pid_t pid, int fd) {
+    images::Fd pidfd(int(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd.valid()) return Error::from_errno("pidfd_open");
+    images::Fd copy(int(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+    if (!copy.valid()) return Error::from_errno("pidfd_getfd (a copy of the socket to read its queue)");
+    return copy;
+}
+
+Result<int> int_option(int fd, int opt, const char *name) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (::getsockopt(fd, SOL_SOCKET, opt, &v, &len) != 0) return Error::from_errno(std::string("getsockopt ") + name);
+    return v;
+}
+
+// Closes the descriptors a peek of SCM_RIGHTS data installed in this
+// process; true if there were any (or the control data did not fit).
+bool fds_in_flight(msghdr &msg) {
+    bool found = (msg.msg_flags & MSG_CTRUNC) != 0;
+    for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        found = true;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            ::close(fd);
+        }
+    }
+    return found;
+}
+
+// The data queued for reading on `fd`, oldest first, without consuming it.
+// `total`: the bytes sock_diag counts (stream and seqpacket), where the
+// walk stops.
+Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total) {
+    std::vector<std::string> out;
+    if (type != SOCK_DGRAM && total == 0) return out;
+    STASIS_ASSIGN(int old_off, int_option(fd, SO_PEEK_OFF, "SO_PEEK_OFF"));
+    int zero = 0;
+    if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0)
+        return Error::from_errno("setsockopt SO_PEEK_OFF (to read the queue without consuming it)");
+    std::string buf(kPeekBuffer, '\0');
+    alignas(cmsghdr) char control[4096];
+    Status st = ok();
+    uint64_t seen = 0;
+    for (;;) {
+        iovec iov{buf.data(), buf.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n = ::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) break;
+        if (n < 0) {
+            st = Error::from_errno("peek at the queued data");
+            break;
+        }
+        if (fds_in_flight(msg)) {
+            st = Error("file descriptors in flight (SCM_RIGHTS) are queued on it: not supported");
+            break;
+        }
+        if (size_t(n) > buf.size() || (msg.msg_flags & MSG_TRUNC)) {
+            st = Error(log::cat("a queued message of ", n, " bytes is larger than ", buf.size()));
+            break;
+        }
+        if (n == 0) {
+            // Stream: end of file after a shutdown. A zero-length message
+            // cannot be walked past with a peek offset.
+            if (type != SOCK_STREAM && seen < total)
+                st = Error("a zero-length message is queued on it: not supported");
+            break;
+        }
+        if (type == SOCK_STREAM && !out.empty())
+            out.back().append(buf.data(), size_t(n));
+        else
+            out.emplace_back(buf.data(), size_t(n));
+        seen += uint64_t(n);
+        if (type != SOCK_DGRAM && seen >= total) break;
+    }
+    if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off) != 0 && st.ok())
+        st = Error::from_errno("set SO_PEEK_OFF back");
+    STASIS_TRY(std::move(st));
+    if (type != SOCK_DGRAM && seen != total)
+        return Error(log::cat("peeked ", seen, " queued bytes, the kernel counts ", total));
+    return out;
+}
+
+images::UnixSocketState state_of(const UnixDiag &d) {
+    if (d.state == TCP_LISTEN) return images::UNIX_SK_LISTENING;
+    if (d.peer_ino) return images::UNIX_SK_CONNECTED;
+    // A stream or seqpacket connection whose peer was closed: still
+    // connected, reads the queued data, then end of file.
+    if (d.type != SOCK_DGRAM && d.state == TCP_ESTABLISHED) return images::UNIX_SK_CONNECTED;
+    return images::UNIX_SK_UNCONNECTED;
+}
+
+Status describe_name(const UnixDiag &d, images::UnixSocketFile *out) {
+    out->set_name(d.name);
+    if (d.name.empty() || d.name[0] == '\0') return ok();
+    if (d.name[0] != '/') return Error("bound to the relative path '" + d.name + "': not supported");
+    struct stat st {};
+    if (::stat(d.name.c_str(), &st) != 0) {
+        if (errno != ENOENT) return Error::from_errno("stat its socket file " + d.name);
+        out->set_name_unlinked(true);
+        return ok();
+    }
+    if (!S_ISSOCK(st.st_mode) || st.st_ino != d.vfs_ino)
+        return Error("bound to " + d.name + ", which now names another file: its socket file was replaced");
+    out->set_name_mode(st.st_mode & 07777);
+    return ok();
+}
+
+}  // namespace
+
+Status describe_unix_socket(pid_t pid, int fd, uint64_t ino, const proc::FdInfo &info, images::UnixSocketFile *out,
+                            uint64_t *peer_ino) {
+    std::string sock = "socket:[" + std::to_string(ino) + "]";
+    STASIS_ASSIGN(images::Fd copy, std::move(copy_of_fd(pid, fd)).context(sock));
+    STASIS_ASSIGN(int domain, std::move(int_option(copy.get(), SO_DOMAIN, "SO_DOMAIN")).context(sock));
+    if (domain != AF_UNIX)
+        return Error(log::cat(sock, ": a socket of address family ", domain, "; only AF_UNIX sockets are supported"));
+    STASIS_ASSIGN(UnixDiag d, unix_diag(ino));
+    if (d.type != SOCK_STREAM && d.type != SOCK_DGRAM && d.type != SOCK_SEQPACKET)
+        return Error(log::cat(unix_socket_label(ino, d.name), ": socket type ", int(d.type), " not supported"));
+    std::string label = unix_socket_label(ino, d.name);
+    out->set_ino(ino);
+    out->set_type(d.type);
+    out->set_flags(info.flags & (O_ACCMODE | O_NONBLOCK));
+    out->set_state(state_of(d));
+    out->set_shutdown(d.shutdown & 3);
+    *peer_ino = d.peer_ino;
+    bool connection = d.type != SOCK_DGRAM && out->state() == images::UNIX_SK_CONNECTED;
+    if (!connection) STASIS_TRY(std::move(describe_name(d, out)).context(label));
+    if (out->state() == images::UNIX_SK_LISTENING) {
+        if (d.rqueue)
+            return Error(log::cat(label, ": listening with ", d.rqueue,
+                                  " connection(s) not accepted yet: not supported"));
+        out->set_backlog(d.wqueue);
+    }
+    STASIS_ASSIGN(int rcvbuf, int_option(copy.get(), SO_RCVBUF, "SO_RCVBUF"));
+    STASIS_ASSIGN(int sndbuf, int_option(copy.get(), SO_SNDBUF, "SO_SNDBUF"));
+    STASIS_ASSIGN(int passcred, int_option(copy.get(), SO_PASSCRED, "SO_PASSCRED"));
+    out->set_rcvbuf(uint32_t(rcvbuf));
+    out->set_sndbuf(uint32_t(sndbuf));
+    out->set_passcred(passcred != 0);
+    if (out->state() != images::UNIX_SK_LISTENING) {
+        STASIS_ASSIGN(auto queued, std::move(peek_queue(copy.get(), d.type, d.rqueue)).context(label));
+        for (auto &m : queued) out->add_queued(std::move(m));
+    }
+    return ok();
+}
+
+}  // namespace stasis::files

@@ -1,0 +1,209 @@
+// Unix sockets: what the dump reads from this process's own sockets (the
+// queue, peeked without consuming it; the peer) and what the restore side
+// makes from entries (connected, bound, with the data queued again).
+#include "common/files/unix_socket.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/proc/fdinfo.h"
+
+namespace stasis::files {
+namespace {
+
+struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+bool have_pidfd_getfd() { return ::syscall(SYS_pidfd_getfd, -1, 0, 0) >= 0 || errno != ENOSYS; }
+
+uint64_t ino_of(int fd) {
+    struct stat st {};
+    EXPECT_EQ(::fstat(fd, &st), 0);
+    return st.st_ino;
+}
+
+Result<images::UnixSocketFile> describe(int fd, uint64_t *peer) {
+    STASIS_ASSIGN(proc::FdInfo info, proc::read_fdinfo(::getpid(), fd));
+    images::UnixSocketFile out;
+    STASIS_TRY(describe_unix_socket(::getpid(), fd, ino_of(fd), info, &out, peer));
+    return out;
+}
+
+int int_opt(int fd, int opt) {
+    int v = -2;
+    socklen_t len = sizeof v;
+    ::getsockopt(fd, SOL_SOCKET, opt, &v, &len);
+    return v;
+}
+
+TEST(UnixSocket, QueuedMessagesArePeekedWithTheirBoundariesNotConsumed) {
+    if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    Fd a(sv[0]), b(sv[1]);
+    for (const char *m : {"one", "two!", "x"}) ASSERT_EQ(::send(b.fd, m, std::strlen(m), 0), ssize_t(std::strlen(m)));
+    uint64_t peer = 0;
+    auto d = describe(a.fd, &peer);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    EXPECT_EQ(d->type(), uint32_t(SOCK_SEQPACKET));
+    EXPECT_EQ(d->state(), images::UNIX_SK_CONNECTED);
+    EXPECT_EQ(peer, ino_of(b.fd));
+    ASSERT_EQ(d->queued_size(), 3);
+    EXPECT_EQ(d->queued(0), "one");
+    EXPECT_EQ(d->queued(1), "two!");
+    EXPECT_EQ(d->queued(2), "x");
+    EXPECT_EQ(int_opt(a.fd, SO_PEEK_OFF), -1);  // the peek offset is off again
+    char buf[16];
+    EXPECT_EQ(::recv(a.fd, buf, sizeof buf, MSG_DONTWAIT), 3);  // still queued
+}
+
+TEST(UnixSocket, StreamQueueIsOneRunOfBytes) {
+    if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    Fd a(sv[0]), b(sv[1]);
+    ASSERT_EQ(::send(b.fd, "abc", 3, 0), 3);
+    ASSERT_EQ(::send(b.fd, "defg", 4, 0), 4);
+    ASSERT_EQ(::shutdown(b.fd, SHUT_WR), 0);
+    uint64_t peer = 0;
+    auto d = describe(a.fd, &peer);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    ASSERT_EQ(d->queued_size(), 1);
+    EXPECT_EQ(d->queued(0), "abcdefg");
+    EXPECT_EQ(d->shutdown(), 1u);  // its reading side: the peer shut down writing
+}
+
+TEST(UnixSocket, FileDescriptorsInFlightAreRefused) {
+    if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    Fd a(sv[0]), b(sv[1]);
+    char byte = 'f';
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int sent = 0;
+    std::memcpy(CMSG_DATA(c), &sent, sizeof sent);
+    ASSERT_EQ(::sendmsg(b.fd, &msg, 0), 1);
+    uint64_t peer = 0;
+    auto d = describe(a.fd, &peer);
+    ASSERT_FALSE(d.ok());
+    EXPECT_NE(d.error().message().find("SCM_RIGHTS"), std::string::npos) << d.error().message();
+}
+
+TEST(UnixSocket, OtherAddressFamiliesAreRefusedByName) {
+    if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
+    Fd udp(::socket(AF_INET, SOCK_DGRAM, 0));
+    ASSERT_GE(udp.fd, 0);
+    uint64_t peer = 0;
+    auto d = describe(udp.fd, &peer);
+    ASSERT_FALSE(d.ok());
+    EXPECT_NE(d.error().message().find("only AF_UNIX sockets are supported"), std::string::npos)
+        << d.error().message();
+}
+
+images::FileEntry unix_entry(uint32_t id, uint32_t type, uint32_t peer_id) {
+    images::FileEntry e;
+    e.set_id(id);
+    auto *sk = e.mutable_unix_sk();
+    sk->set_ino(900 + id);
+    sk->set_type(type);
+    sk->set_flags(O_RDWR);
+    if (peer_id) sk->set_state(images::UNIX_SK_CONNECTED);
+    sk->set_peer_id(peer_id);
+    return e;
+}
+
+TEST(UnixSocket, DgramPairComesBackConnectedWithDataBothWays) {
+    std::vector<images::FileEntry> files{unix_entry(1, SOCK_DGRAM, 2), unix_entry(2, SOCK_DGRAM, 1)};
+    files[0].mutable_unix_sk()->add_queued("to one");
+    files[0].mutable_unix_sk()->add_queued("again");
+    files[1].mutable_unix_sk()->add_queued("to two");
+    files[1].mutable_unix_sk()->set_flags(O_RDWR | O_NONBLOCK);
+    auto made = open_unix_sockets(files);
+    ASSERT_TRUE(made.ok()) << made.error().message();
+    ASSERT_EQ(made->size(), 2u);
+    Fd one((*made)[0].second), two((*made)[1].second);
+    EXPECT_EQ((*made)[0].first, 1u);
+    EXPECT_FALSE(::fcntl(one.fd, F_GETFL) & O_NONBLOCK);
+    EXPECT_TRUE(::fcntl(two.fd, F_GETFL) & O_NONBLOCK);
+    char buf[16];
+    ASSERT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 6);
+    EXPECT_EQ(std::string(buf, 6), "to one");
+    ASSERT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 5);
+    EXPECT_EQ(std::string(buf, 5), "again");
+    ASSERT_EQ(::recv(two.fd, buf, sizeof buf, MSG_DONTWAIT), 6);
+    ASSERT_EQ(::send(two.fd, "new", 3, 0), 3);
+    EXPECT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 3);
+}
+
+TEST(UnixSocket, StreamWhosePeerWasClosedReadsItsDataThenEndOfFile) {
+    std::vector<images::FileEntry> files{unix_entry(1, SOCK_STREAM, 0)};
+    files[0].mutable_unix_sk()->set_state(images::UNIX_SK_CONNECTED);
+    files[0].mutable_unix_sk()->add_queued("last words");
+    auto made = open_unix_sockets(files);
+    ASSERT_TRUE(made.ok()) << made.error().message();
+    Fd s((*made)[0].second);
+    char buf[32];
+    EXPECT_EQ(::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT), 10);
+    EXPECT_EQ(::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT), 0);
+}
+
+TEST(UnixSocket, BoundDgramSocketGetsItsQueueAndTheSocketFileMode) {
+    std::string dir = ::testing::TempDir() + "stasis-unix-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    std::string path = dir + "/d.sock";
+    // A stale socket file left at the path, as a killed process leaves it.
+    {
+        Fd stale(::socket(AF_UNIX, SOCK_DGRAM, 0));
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+        ASSERT_EQ(::bind(stale.fd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
+    }
+    std::vector<images::FileEntry> files{unix_entry(1, SOCK_DGRAM, 0)};
+    auto *sk = files[0].mutable_unix_sk();
+    sk->set_name(path);
+    sk->set_name_mode(0604);
+    sk->add_queued("first");
+    sk->add_queued("second");
+    auto made = open_unix_sockets(files);
+    ASSERT_TRUE(made.ok()) << made.error().message();
+    Fd s((*made)[0].second);
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0604u);
+    char buf[16];
+    EXPECT_EQ(::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT), 5);
+    EXPECT_EQ(::recv(s.fd, buf, sizeof buf, MSG_DONTWAIT), 6);
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+}
+
+}  // namespace
+}  // namespace stasis::files
