@@ -269,7 +269,7 @@ Result<uint32_t> FileTable::add_anon(pid_t pid, int fd, const std::string &link,
     if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
     images::FileEntry e;
     if (kind == "eventfd") {
-        STASIS_TRY(describe_eventfd(info, e.mutable_eventfd()));
+        STASIS_TRY(describe_eventfd(pid, fd, info, e.mutable_eventfd()));
     } else if (kind == "signalfd") {
         STASIS_TRY(describe_signalfd(info, e.mutable_signalfd()));
     } else if (kind == "timerfd") {

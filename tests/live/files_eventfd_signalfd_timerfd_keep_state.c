@@ -108,12 +108,14 @@ int main(int argc, char **argv) {
     LIVE_EXPECT(v == 5 && !err, "eventfd counter read %llu (%s), want 5", (unsigned long long)v, strerror(err));
     read_u64(EV_COUNT, &err);
     LIVE_EXPECT(err == EAGAIN, "eventfd counter not empty (or not O_NONBLOCK) after reading it: %s", strerror(err));
+    /* Non-blocking from here: a plain counter where a semaphore should be
+     * must fail the check, not hang it. */
+    LIVE_SETUP(fcntl(EV_SEM, F_SETFL, O_NONBLOCK));
     for (int i = 0; i < 3; i++) {
         v = read_u64(EV_SEM, &err);
         LIVE_EXPECT(v == 1 && !err, "semaphore eventfd read #%d gave %llu (%s), want 1", i, (unsigned long long)v,
                     strerror(err));
     }
-    LIVE_SETUP(fcntl(EV_SEM, F_SETFL, O_NONBLOCK));
     read_u64(EV_SEM, &err);
     LIVE_EXPECT(err == EAGAIN, "semaphore eventfd still readable after 3 reads: %s", strerror(err));
     v = read_u64(EV_BIG, &err);

@@ -53,7 +53,7 @@ TEST(Eventfd, CounterBeyond32BitsAndSemaphoreComeBack) {
     uint64_t v = (1ull << 40) + 3;
     ASSERT_EQ(::write(ev.fd, &v, sizeof v), ssize_t(sizeof v));
     images::EventfdFile e;
-    ASSERT_TRUE(describe_eventfd(fdinfo_of(ev.fd), &e).ok());
+    ASSERT_TRUE(describe_eventfd(::getpid(), ev.fd, fdinfo_of(ev.fd), &e).ok());
     EXPECT_EQ(e.counter(), v);
     EXPECT_TRUE(e.semaphore());
     EXPECT_TRUE(e.flags() & O_NONBLOCK);
@@ -61,15 +61,39 @@ TEST(Eventfd, CounterBeyond32BitsAndSemaphoreComeBack) {
     ASSERT_TRUE(fd.ok());
     Fd again(fd.value());
     images::EventfdFile back;
-    ASSERT_TRUE(describe_eventfd(fdinfo_of(again.fd), &back).ok());
+    ASSERT_TRUE(describe_eventfd(::getpid(), again.fd, fdinfo_of(again.fd), &back).ok());
     EXPECT_EQ(back.SerializeAsString(), e.SerializeAsString());
+}
+
+// Kernels before 6.5 show no eventfd-semaphore line: the flag is probed
+// through a copy of the descriptor, and the counter is left as it was.
+TEST(Eventfd, SemaphoreIsProbedWhereFdinfoDoesNotShowIt) {
+    if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd here (qemu-user?)";
+    for (int flags : {0, EFD_SEMAPHORE}) {
+        for (uint64_t start : {uint64_t(0), uint64_t(1), uint64_t(5)}) {
+            Fd ev(::eventfd(0, flags | EFD_NONBLOCK));
+            if (start) ASSERT_EQ(::write(ev.fd, &start, sizeof start), ssize_t(sizeof start));
+            auto info = proc::parse_fdinfo("pos:\t0\nflags:\t04002\nmnt_id:\t15\neventfd-count: " +
+                                           std::to_string(start) + "\n");
+            ASSERT_TRUE(info.ok());
+            images::EventfdFile e;
+            auto st = describe_eventfd(::getpid(), ev.fd, info.value(), &e);
+            ASSERT_TRUE(st.ok()) << st.error().message();
+            EXPECT_EQ(e.semaphore(), flags == EFD_SEMAPHORE) << "start " << start;
+            EXPECT_EQ(e.counter(), start);
+            auto again = proc::read_fdinfo(::getpid(), ev.fd);
+            ASSERT_TRUE(again.ok());
+            EXPECT_EQ(std::stoull(std::string(again->get("eventfd-count")), nullptr, 16), start)
+                << "the probe moved the counter";
+        }
+    }
 }
 
 TEST(Eventfd, FdinfoWithoutCountIsRefused) {
     auto info = proc::parse_fdinfo("pos:\t0\nflags:\t02\nmnt_id:\t15\neventfd-count: zz\n");
     ASSERT_TRUE(info.ok());
     images::EventfdFile e;
-    auto st = describe_eventfd(info.value(), &e);
+    auto st = describe_eventfd(::getpid(), -1, info.value(), &e);
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.error().message(), "eventfd: fdinfo has no readable eventfd-count ('zz')");
 }
