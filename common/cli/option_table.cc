@@ -35,6 +35,9 @@ constexpr OptionSpec kDump[] = {
     {"lazy-pages", 0, nullptr, ValueKind::flag,
      "leave anonymous memory out of the images, for a lazy restore to fetch on first touch"},
     kFileValidation,
+    {"ext-unix-sk", 0, nullptr, ValueKind::flag,
+     "accept dgram unix sockets connected to a named socket outside the tree (/dev/log, say): the restore "
+     "connects them to that name again; without it such sockets refuse the dump"},
 };
 
 constexpr OptionSpec kPreDump[] = {

@@ -178,6 +178,7 @@ Status dump_tree(const DumpOptions &opts) {
     fopts.page_size = page_size;
     fopts.validation = opts.file_validation;
     fopts.shell_job = opts.shell_job;
+    fopts.ext_unix_sk = opts.ext_unix_sk;
     files::FileTable files(fopts);
 
     images::Checkpoint cp;

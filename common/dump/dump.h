@@ -19,6 +19,7 @@ struct DumpOptions {
     bool track_mem = false;          // --track-mem: arm dirty tracking for a later incremental dump
     std::string prev_images_dir;     // --prev-images-dir: parent dump (relative to images_dir or absolute)
     bool lazy_pages = false;         // --lazy-pages: leave anonymous memory to lazy-pages
+    bool ext_unix_sk = false;        // --ext-unix-sk: dgram sockets connected outside the tree, reconnected by name
     FileValidation file_validation = FileValidation::build_id;  // --file-validation
     bool pre_dump = false;           // set by `stasis pre-dump`
     bool progress = false;           // show progress on the terminal

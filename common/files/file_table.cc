@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -314,11 +315,20 @@ Status FileTable::link_unix_peers() {
         for (const auto &kn : known_)
             if (kn.id == id) k = &kn;
         auto d = unix_diag(peer_ino);
-        std::string peer_name = unix_socket_label(peer_ino, d.ok() ? d->name : std::string());
-        return Error(log::cat("process ", k ? k->pid : 0, ": fd ", k ? k->fd : -1, ": ",
-                              unix_socket_label(sk->ino(), sk->name()), " is connected to ", peer_name,
-                              ", which no process of the dumped tree holds (a server or client outside the tree, "
-                              "or a connection not accepted yet); such sockets cannot be restored"));
+        std::string peer_name = d.ok() ? d->name : std::string();
+        std::string who = log::cat("process ", k ? k->pid : 0, ": fd ", k ? k->fd : -1, ": ",
+                                   unix_socket_label(sk->ino(), sk->name()), " is connected to ",
+                                   unix_socket_label(peer_ino, peer_name), ", which no process of the dumped tree holds");
+        bool reconnectable = sk->type() == SOCK_DGRAM && !peer_name.empty();
+        if (!reconnectable)
+            return Error(who + " (a server or client outside the tree, or a connection not accepted yet); such "
+                               "sockets cannot be restored");
+        if (!opts_.ext_unix_sk)
+            return Error(who + "; pass --ext-unix-sk to have the restore connect it to that name again");
+        if (sk->queued_size())
+            return Error(who + ", and datagrams from it are queued: they cannot be sent again from outside");
+        sk->set_external_peer(peer_name);
+        log::info(who, ": --ext-unix-sk: the restore connects it to that name again");
     }
     return ok();
 }

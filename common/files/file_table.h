@@ -29,6 +29,7 @@ struct FileTableOptions {
     uint32_t page_size = 4096;
     dump::FileValidation validation = dump::FileValidation::build_id;
     bool shell_job = false;
+    bool ext_unix_sk = false;  // dgram sockets connected to a named socket outside the tree: kept by name
 };
 
 class FileTable {

@@ -14,11 +14,14 @@
 
 namespace stasis::files {
 
+std::string unix_name_label(const std::string &name) {
+    if (!name.empty() && name[0] == '\0') return "abstract @" + name.substr(1);
+    return name;
+}
+
 std::string unix_socket_label(uint64_t ino, const std::string &name) {
     std::string s = "socket:[" + std::to_string(ino) + "]";
-    if (name.empty()) return s;
-    if (name[0] == '\0') return s + " (abstract @" + name.substr(1) + ")";
-    return s + " (" + name + ")";
+    return name.empty() ? s : s + " (" + unix_name_label(name) + ")";
 }
 
 namespace {

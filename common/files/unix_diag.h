@@ -27,6 +27,9 @@ struct UnixDiag {
 // namespace).
 Result<UnixDiag> unix_diag(uint64_t ino);
 
+// "/run/x.sock", "abstract @name": a bound name as messages show it.
+std::string unix_name_label(const std::string &name);
+
 // "socket:[N] (/run/x.sock)": a socket as error messages name it.
 std::string unix_socket_label(uint64_t ino, const std::string &name);
 

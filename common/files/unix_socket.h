@@ -10,15 +10,17 @@
 // descriptors (SCM_RIGHTS) is refused, as are listeners with connections
 // not yet accepted. Peers are resolved to file ids once every fd of the
 // tree is known; a peer outside the tree is refused, naming it
-// (FileTable::link_unix_peers).
+// (FileTable::link_unix_peers), except, with --ext-unix-sk, a dgram
+// socket's named target (/dev/log, say), kept as external_peer.
 //
 // Restore: all sockets of the tree at once (open_unix_sockets): the two
 // ends of a connection as one socketpair (the accepted end loses the name
 // it showed, its listener's); bound sockets bound again (a stale socket
 // file at the path unlinked first, the file's mode set back), listeners
 // listening with their backlog, dgram sockets connected to their target
-// by its name; then the queued data sent again from the peer, in order,
-// then the shutdown state and O_NONBLOCK. A connection whose peer was
+// by its name (--ext-unix-sk: the outside target too); then the queued
+// data sent again from the peer, in order, then the shutdown state and
+// O_NONBLOCK. A connection whose peer was
 // closed gets a fresh peer that is closed once the data is queued.
 #pragma once
 

@@ -114,6 +114,14 @@ private:
     // A dgram socket connected to a bound one: by its name (after every
     // socket is bound).
     Status connect_dgram(uint32_t id, const UnixSocketFile &sk) {
+        if (sk.type() == SOCK_DGRAM && !sk.external_peer().empty()) {
+            sockaddr_un a;
+            socklen_t len = address(sk.external_peer(), &a);
+            if (::connect(fds_.at(id), reinterpret_cast<sockaddr *>(&a), len) != 0)
+                return Error::from_errno("connect to " + unix_name_label(sk.external_peer()) +
+                                         " outside the tree (--ext-unix-sk)");
+            return ok();
+        }
         if (sk.type() != SOCK_DGRAM || !sk.peer_id()) return ok();
         const UnixSocketFile &peer = *sk_.at(sk.peer_id());
         if (pair_of_unbound(sk, peer, id, sk.peer_id())) return ok();

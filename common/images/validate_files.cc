@@ -116,14 +116,24 @@ constexpr size_t kMaxUnixName = sizeof(sockaddr_un{}.sun_path);
 constexpr uint64_t kMaxUnixQueuedBytes = 1ull << 30;
 constexpr uint32_t kMaxUnixMessages = 1u << 20;
 
+Status unix_address(const char *what, const std::string &name) {
+    if (name.size() > kMaxUnixName)
+        return Error(log::cat("unix socket ", what, " of ", name.size(), " bytes (at most ", kMaxUnixName, ")"));
+    bool path = !name.empty() && name[0] != '\0';
+    if (path && name[0] != '/') return Error(log::cat("unix socket ", what, " is a path that is not absolute"));
+    if (path && name.find('\0') != std::string::npos) return Error(log::cat("unix socket ", what, " holds a NUL byte"));
+    return ok();
+}
+
 Status unix_name(const UnixSocketFile &u) {
     const std::string &name = u.name();
-    if (name.size() > kMaxUnixName)
-        return Error(log::cat("unix socket name of ", name.size(), " bytes (at most ", kMaxUnixName, ")"));
+    STASIS_TRY(unix_address("name", name));
+    STASIS_TRY(unix_address("external_peer", u.external_peer()));
     bool path = !name.empty() && name[0] != '\0';
-    if (path && name[0] != '/') return Error("unix socket path is not absolute");
-    if (path && name.find('\0') != std::string::npos) return Error("unix socket path holds a NUL byte");
     if (u.name_unlinked() && !path) return Error("name_unlinked on a socket not bound to a path");
+    if (!u.external_peer().empty() &&
+        (u.type() != SOCK_DGRAM || u.state() != UNIX_SK_CONNECTED || u.peer_id() || u.queued_size()))
+        return Error("external_peer on a socket other than a connected dgram socket without peer_id or queue");
     if (u.name_mode() & ~07777u) return Error(log::cat("unix socket file mode ", log::hex(u.name_mode()), " beyond 07777"));
     return ok();
 }

@@ -6,7 +6,7 @@
 # connected.
 . "$(dirname "$0")/common.sh"
 
-setsid "$bin/unix_client_of_outside_server" "$tmp/server.sock" "$tmp/ready" </dev/null >"$tmp/prog.log" 2>&1 &
+setsid "$bin/unix_client_of_outside_server" stream "$tmp/server.sock" "$tmp/ready" </dev/null >"$tmp/prog.log" 2>&1 &
 server=$!
 started+=("$server")
 for _ in $(seq 250); do [ -e "$tmp/ready" ] && break; sleep 0.02; done

@@ -179,7 +179,7 @@ std::vector<Case> meaning_cases() {
         {"UnixSocketNameTooLong", [](Checkpoint &cp) { cp.files[11].mutable_unix_sk()->set_name("/" + std::string(200, 'a')); },
          "files.img: file #11 (id 12): unix socket name of 201 bytes (at most 108)"},
         {"UnixSocketPathRelative", [](Checkpoint &cp) { cp.files[11].mutable_unix_sk()->set_name("run/x.sock"); },
-         "files.img: file #11 (id 12): unix socket path is not absolute"},
+         "files.img: file #11 (id 12): unix socket name is a path that is not absolute"},
         {"UnixListenerWithQueuedData", [](Checkpoint &cp) { cp.files[11].mutable_unix_sk()->add_queued("x"); },
          "files.img: file #11 (id 12): listening unix socket with queued data"},
         {"UnixSocketEmptyMessage", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_queued(0, ""); },
@@ -191,6 +191,10 @@ std::vector<Case> meaning_cases() {
         {"UnixConnectionEndsDisagree", [](Checkpoint &cp) { cp.files[10].mutable_unix_sk()->set_peer_id(12); },
          "files.img: file #9 (id 10): unix socket's peer (file id 11) has peer file id 12: the ends of a connection "
          "disagree"},
+        {"UnixExternalPeerOnAStreamSocket",
+         [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_external_peer("/dev/log"); },
+         "files.img: file #9 (id 10): external_peer on a socket other than a connected dgram socket without peer_id "
+         "or queue"},
         {"UnixSocketListedTwice", [](Checkpoint &cp) { cp.files[11].mutable_unix_sk()->set_ino(7009); },
          "files.img: file #11 (id 12): socket:[7009] listed twice"},
         {"FifoPathRelative", [](Checkpoint &cp) { cp.files[2].mutable_pipe()->set_fifo_path("fifo"); },
