@@ -69,10 +69,12 @@ TEST(Eventfd, CounterBeyond32BitsAndSemaphoreComeBack) {
 // through a copy of the descriptor, and the counter is left as it was.
 TEST(Eventfd, SemaphoreIsProbedWhereFdinfoDoesNotShowIt) {
     if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd here (qemu-user?)";
-    for (int flags : {0, EFD_SEMAPHORE}) {
+    for (int flags : {0, int(EFD_SEMAPHORE)}) {
         for (uint64_t start : {uint64_t(0), uint64_t(1), uint64_t(5)}) {
             Fd ev(::eventfd(0, flags | EFD_NONBLOCK));
-            if (start) ASSERT_EQ(::write(ev.fd, &start, sizeof start), ssize_t(sizeof start));
+            if (start) {
+                ASSERT_EQ(::write(ev.fd, &start, sizeof start), ssize_t(sizeof start));
+            }
             auto info = proc::parse_fdinfo("pos:\t0\nflags:\t04002\nmnt_id:\t15\neventfd-count: " +
                                            std::to_string(start) + "\n");
             ASSERT_TRUE(info.ok());
