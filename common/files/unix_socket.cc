@@ -56,12 +56,18 @@ bool fds_in_flight(msghdr &msg) {
     return found;
 }
 
+// Bounds the walk of a queue (a kernel that would not move its peek offset
+// past an empty message would have us peek it forever).
+constexpr size_t kMaxMessages = 1u << 20;
+
 // The data queued for reading on `fd`, oldest first, without consuming it.
-// `total`: the bytes sock_diag counts (stream and seqpacket), where the
-// walk stops.
-Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total) {
+// `total`: the bytes sock_diag counts (stream and seqpacket). Messages may
+// be empty (the kernel marks an empty message peeked and the peek offset
+// then passes it); on a socket whose reading side is shut down an empty
+// read is the end of the queue instead, and empty messages there are lost.
+Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total, bool rcv_shutdown) {
     std::vector<std::string> out;
-    if (type != SOCK_DGRAM && total == 0) return out;
+    if (type == SOCK_STREAM && total == 0) return out;
     STASIS_ASSIGN(int old_off, int_option(fd, SO_PEEK_OFF, "SO_PEEK_OFF"));
     int zero = 0;
     if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0)
@@ -92,11 +98,14 @@ Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total) {
             st = Error(log::cat("a queued message of ", n, " bytes is larger than ", buf.size()));
             break;
         }
-        if (n == 0) {
-            // Stream: end of file after a shutdown. A zero-length message
-            // cannot be walked past with a peek offset.
+        if (n == 0 && (type == SOCK_STREAM || rcv_shutdown)) {
             if (type != SOCK_STREAM && seen < total)
-                st = Error("a zero-length message is queued on it: not supported");
+                st = Error("an empty message is queued before data on a socket whose reading side is shut down: "
+                           "not supported");
+            break;
+        }
+        if (out.size() >= kMaxMessages) {
+            st = Error(log::cat("more than ", kMaxMessages, " messages queued on it"));
             break;
         }
         if (type == SOCK_STREAM && !out.empty())
@@ -104,7 +113,10 @@ Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total) {
         else
             out.emplace_back(buf.data(), size_t(n));
         seen += uint64_t(n);
-        if (type != SOCK_DGRAM && seen >= total) break;
+        // Stream: all counted bytes seen. Seqpacket: empty messages may
+        // follow, until EAGAIN (or the end after a shutdown).
+        if (type == SOCK_STREAM && seen >= total) break;
+        if (type == SOCK_SEQPACKET && rcv_shutdown && seen >= total) break;
     }
     if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off) != 0 && st.ok())
         st = Error::from_errno("set SO_PEEK_OFF back");
@@ -173,7 +185,7 @@ Status describe_unix_socket(pid_t pid, int fd, uint64_t ino, const proc::FdInfo 
     out->set_sndbuf(uint32_t(sndbuf));
     out->set_passcred(passcred != 0);
     if (out->state() != images::UNIX_SK_LISTENING) {
-        STASIS_ASSIGN(auto queued, std::move(peek_queue(copy.get(), d.type, d.rqueue)).context(label));
+        STASIS_ASSIGN(auto queued, std::move(peek_queue(copy.get(), d.type, d.rqueue, (d.shutdown & 1) != 0)).context(label));
         for (auto &m : queued) out->add_queued(std::move(m));
     }
     return ok();

@@ -160,7 +160,7 @@ Status unix_file(const UnixSocketFile &u) {
     if (u.type() == SOCK_STREAM && u.queued_size() > 1) return Error("stream socket with its data in several parts");
     uint64_t total = 0;
     for (const std::string &m : u.queued()) {
-        if (m.empty()) return Error("empty queued message");
+        if (m.empty() && u.type() == SOCK_STREAM) return Error("empty queued message on a stream socket");
         total += m.size();
     }
     if (total > kMaxUnixQueuedBytes)

@@ -73,6 +73,45 @@ TEST(UnixSocket, QueuedMessagesArePeekedWithTheirBoundariesNotConsumed) {
     EXPECT_EQ(::recv(a.fd, buf, sizeof buf, MSG_DONTWAIT), 3);  // still queued
 }
 
+TEST(UnixSocket, EmptyDatagramsKeepTheirPlaceInTheQueue) {
+    if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    Fd a(sv[0]), b(sv[1]);
+    ASSERT_EQ(::send(b.fd, "a", 1, 0), 1);
+    ASSERT_EQ(::send(b.fd, "", 0, 0), 0);
+    ASSERT_EQ(::send(b.fd, "bc", 2, 0), 2);
+    ASSERT_EQ(::send(b.fd, "", 0, 0), 0);
+    uint64_t peer = 0;
+    auto d = describe(a.fd, &peer);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    ASSERT_EQ(d->queued_size(), 4);
+    EXPECT_EQ(d->queued(0), "a");
+    EXPECT_EQ(d->queued(1), "");
+    EXPECT_EQ(d->queued(2), "bc");
+    EXPECT_EQ(d->queued(3), "");
+
+    std::vector<images::FileEntry> files(2);
+    files[0].set_id(1);
+    *files[0].mutable_unix_sk() = *d;
+    files[0].mutable_unix_sk()->set_peer_id(2);
+    files[1].set_id(2);
+    files[1].mutable_unix_sk()->set_ino(peer);
+    files[1].mutable_unix_sk()->set_type(SOCK_DGRAM);
+    files[1].mutable_unix_sk()->set_flags(O_RDWR);
+    files[1].mutable_unix_sk()->set_state(images::UNIX_SK_CONNECTED);
+    files[1].mutable_unix_sk()->set_peer_id(1);
+    auto made = open_unix_sockets(files);
+    ASSERT_TRUE(made.ok()) << made.error().message();
+    Fd one((*made)[0].second), two((*made)[1].second);
+    char buf[8];
+    EXPECT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 1);
+    EXPECT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 0);
+    EXPECT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 2);
+    EXPECT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), 0);
+    EXPECT_EQ(::recv(one.fd, buf, sizeof buf, MSG_DONTWAIT), -1);
+}
+
 TEST(UnixSocket, StreamQueueIsOneRunOfBytes) {
     if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
     int sv[2];

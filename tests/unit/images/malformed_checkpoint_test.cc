@@ -183,7 +183,7 @@ std::vector<Case> meaning_cases() {
         {"UnixListenerWithQueuedData", [](Checkpoint &cp) { cp.files[11].mutable_unix_sk()->add_queued("x"); },
          "files.img: file #11 (id 12): listening unix socket with queued data"},
         {"UnixSocketEmptyMessage", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_queued(0, ""); },
-         "files.img: file #9 (id 10): empty queued message"},
+         "files.img: file #9 (id 10): empty queued message on a stream socket"},
         {"UnixSocketPeerMissing", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_peer_id(42); },
          "files.img: file #9 (id 10): unix socket peer file_id 42 is not in files.img"},
         {"UnixSocketPeerNotASocket", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_peer_id(5); },
