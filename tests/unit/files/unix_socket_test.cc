@@ -244,5 +244,30 @@ TEST(UnixSocket, BoundDgramSocketGetsItsQueueAndTheSocketFileMode) {
     ::rmdir(dir.c_str());
 }
 
+TEST(UnixSocket, SocketWhoseFileWasRemovedIsBoundThenUnlinkedAgain) {
+    std::string dir = ::testing::TempDir() + "stasis-unix-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    std::string path = dir + "/gone.sock";
+    std::vector<images::FileEntry> files{unix_entry(1, SOCK_STREAM, 0), unix_entry(2, SOCK_DGRAM, 0)};
+    files[0].mutable_unix_sk()->set_name(path);
+    files[0].mutable_unix_sk()->set_name_unlinked(true);
+    files[0].mutable_unix_sk()->set_state(images::UNIX_SK_LISTENING);
+    files[0].mutable_unix_sk()->set_backlog(3);
+    files[1].mutable_unix_sk()->set_name(std::string("\0stasis-unit-", 13) + std::to_string(::getpid()));
+    auto made = open_unix_sockets(files);
+    ASSERT_TRUE(made.ok()) << made.error().message();
+    Fd listener((*made)[0].second), abstract((*made)[1].second);
+    EXPECT_EQ(int_opt(listener.fd, SO_ACCEPTCONN), 1);
+    sockaddr_un a{};
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::getsockname(listener.fd, reinterpret_cast<sockaddr *>(&a), &len), 0);
+    EXPECT_EQ(std::string(a.sun_path), path);
+    EXPECT_NE(::access(path.c_str(), F_OK), 0);  // its file is gone again
+    len = sizeof a;
+    ASSERT_EQ(::getsockname(abstract.fd, reinterpret_cast<sockaddr *>(&a), &len), 0);
+    EXPECT_EQ(std::string(a.sun_path, len - offsetof(sockaddr_un, sun_path)), files[1].unix_sk().name());
+    ::rmdir(dir.c_str());
+}
+
 }  // namespace
 }  // namespace stasis::files
