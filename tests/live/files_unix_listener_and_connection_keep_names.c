@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -84,6 +86,7 @@ static int connect_to(int type, const struct sockaddr_un *a, socklen_t len) {
 }
 
 _Noreturn static void child_main(void) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a failed run leaves no child waiting */
     for (int fd = L_PATH; fd <= D_SRV; fd++) close(fd);
     place(LIVE_SETUP(connect_to(SOCK_STREAM, &path_addr, sizeof path_addr)), C_STREAM);
     place(LIVE_SETUP(connect_to(SOCK_SEQPACKET, &abs_addr, abs_len)), C_SEQ);

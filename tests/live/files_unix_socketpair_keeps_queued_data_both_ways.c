@@ -17,7 +17,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,6 +119,7 @@ static int check_side(const char *who, int fd, int i, size_t stream_bytes, uint6
 enum { P2C_SEED = 100, C2P_SEED = 200, SELF_SEED = 300 };
 
 _Noreturn static void child_main(void) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a failed run leaves no child waiting */
     for (int fd = P_STREAM; fd <= SELF_B; fd++) close(fd);
     for (int i = 0; i < 3; i++) send_side(C_STREAM + i, i, C2P_STREAM, C2P_SEED + (uint64_t)i * 10);
     touch_file("child.ready");
