@@ -13,7 +13,7 @@ set -uo pipefail
 [ $# -eq 3 ] || { sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//' >&2; exit 2; }
 log=$1 arch=$2 scenario=$3
 here=$(cd "$(dirname "$0")" && pwd)
-known=$(awk -v a="$arch" -v s="$scenario" '$1 == a && $2 == s { $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }' \
+known=$(awk -v a="$arch" -v s="$scenario" '$1 == a && ($2 == s || $2 == "*") { $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }' \
         "$here/known-failures.txt" 2>/dev/null)
 # Every failure path ends here.
 fail() {
