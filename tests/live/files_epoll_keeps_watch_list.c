@@ -20,11 +20,6 @@
 enum { PIPE_R = 10, PIPE_W = 11, EVENT = 12, EP = 13, EP_OUTER = 14 };
 enum { DATA_PIPE = 0xAAAA, DATA_EVENT = 0xBBBB, DATA_OUT = 0xCCCC, DATA_NESTED = 0xDDDD };
 
-static void place(int fd, int at) {
-    if (dup2(fd, at) != at) live_fail("setup: dup2 to %d: %s", at, strerror(errno));
-    close(fd);
-}
-
 static int compare_lines(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The "tfd: N events: E data: D" part of each watch line, sorted (the
@@ -73,11 +68,11 @@ int main(int argc, char **argv) {
     live_init(argc, argv);
     int p[2];
     LIVE_SETUP(pipe(p));
-    place(p[0], PIPE_R);
-    place(p[1], PIPE_W);
-    place(LIVE_SETUP(eventfd(0, EFD_NONBLOCK)), EVENT);
-    place(LIVE_SETUP(epoll_create1(0)), EP);
-    place(LIVE_SETUP(epoll_create1(0)), EP_OUTER);
+    live_place_fd(p[0], PIPE_R);
+    live_place_fd(p[1], PIPE_W);
+    live_place_fd(LIVE_SETUP(eventfd(0, EFD_NONBLOCK)), EVENT);
+    live_place_fd(LIVE_SETUP(epoll_create1(0)), EP);
+    live_place_fd(LIVE_SETUP(epoll_create1(0)), EP_OUTER);
     LIVE_SETUP(fcntl(EP_OUTER, F_SETFD, FD_CLOEXEC));
     add(EP, PIPE_R, EPOLLIN | EPOLLRDHUP, DATA_PIPE);
     add(EP, EVENT, EPOLLIN | EPOLLET, DATA_EVENT);

@@ -26,11 +26,6 @@ enum { EV_COUNT = 10, EV_SEM = 11, EV_BIG = 12, SIG_FD = 13, T_INTERVAL = 14, T_
 static const int64_t kMs = 1000 * 1000;
 static const int64_t kHourNs = 3600ll * 1000 * 1000 * 1000;
 
-static void place(int fd, int at) {
-    if (dup2(fd, at) != at) live_fail("setup: dup2 to %d: %s", at, strerror(errno));
-    close(fd);
-}
-
 static void fdinfo_line(int fd, const char *key, char *out, size_t size) {
     char path[64], text[4096];
     snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
@@ -62,11 +57,11 @@ static uint64_t read_u64(int fd, int *err) {
 int main(int argc, char **argv) {
     live_init(argc, argv);
     uint64_t v;
-    place(LIVE_SETUP(eventfd(0, EFD_NONBLOCK)), EV_COUNT);
+    live_place_fd(LIVE_SETUP(eventfd(0, EFD_NONBLOCK)), EV_COUNT);
     v = 5;
     LIVE_SETUP(write(EV_COUNT, &v, sizeof v));
-    place(LIVE_SETUP(eventfd(3, EFD_SEMAPHORE)), EV_SEM);
-    place(LIVE_SETUP(eventfd(0, 0)), EV_BIG);
+    live_place_fd(LIVE_SETUP(eventfd(3, EFD_SEMAPHORE)), EV_SEM);
+    live_place_fd(LIVE_SETUP(eventfd(0, 0)), EV_BIG);
     v = 1ull << 40;
     LIVE_SETUP(write(EV_BIG, &v, sizeof v));
 
@@ -75,21 +70,21 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
     LIVE_SETUP(sigprocmask(SIG_BLOCK, &set, NULL));
-    place(LIVE_SETUP(signalfd(-1, &set, SFD_NONBLOCK)), SIG_FD);
+    live_place_fd(LIVE_SETUP(signalfd(-1, &set, SFD_NONBLOCK)), SIG_FD);
     LIVE_SETUP(raise(SIGUSR1));
     char mask_before[128];
     fdinfo_line(SIG_FD, "sigmask:", mask_before, sizeof mask_before);
 
-    place(LIVE_SETUP(timerfd_create(CLOCK_MONOTONIC, 0)), T_INTERVAL);
+    live_place_fd(LIVE_SETUP(timerfd_create(CLOCK_MONOTONIC, 0)), T_INTERVAL);
     struct itimerspec its = {.it_interval = {0, 100 * kMs}, .it_value = {0, 100 * kMs}};
     LIVE_SETUP(timerfd_settime(T_INTERVAL, 0, &its, NULL));
-    place(LIVE_SETUP(timerfd_create(CLOCK_MONOTONIC, 0)), T_HOUR);
+    live_place_fd(LIVE_SETUP(timerfd_create(CLOCK_MONOTONIC, 0)), T_HOUR);
     its = (struct itimerspec){.it_value = {3600, 0}};
     LIVE_SETUP(timerfd_settime(T_HOUR, 0, &its, NULL));
-    place(LIVE_SETUP(timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK)), T_EXPIRED);
+    live_place_fd(LIVE_SETUP(timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK)), T_EXPIRED);
     its = (struct itimerspec){.it_value = {0, 50 * kMs}};
     LIVE_SETUP(timerfd_settime(T_EXPIRED, 0, &its, NULL));
-    place(LIVE_SETUP(timerfd_create(CLOCK_REALTIME, 0)), T_ABS);
+    live_place_fd(LIVE_SETUP(timerfd_create(CLOCK_REALTIME, 0)), T_ABS);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     its = (struct itimerspec){.it_value = {now.tv_sec + 3600, now.tv_nsec}};

@@ -36,23 +36,6 @@ enum { A_SEED = 11, B_SEED = 12, C_SEED = 13, FIFO_SEED = 14, D_SEED = 15 };
 
 static char fifo_path[600];
 
-static bool file_exists(const char *name) {
-    char path[512];
-    return access(live_path(path, sizeof path, name), F_OK) == 0;
-}
-
-static void touch_file(const char *name) {
-    char path[512];
-    if (live_write_file_atomic(live_path(path, sizeof path, name), "1", 1) != 0)
-        live_fail("setup: write %s: %s", name, strerror(errno));
-}
-
-static void place(int fd, int at) {
-    if (fd == at) return;
-    if (dup2(fd, at) != at) live_fail("setup: dup2 to %d: %s", at, strerror(errno));
-    close(fd);
-}
-
 /* Reads exactly len bytes, waiting at most 10 s for each; -1 on timeout/EOF. */
 static ssize_t read_exactly(int fd, char *buf, size_t len) {
     size_t got = 0;
@@ -89,12 +72,12 @@ _Noreturn static void child_main(void) {
     ssize_t n = write(B_W, b, (size_t)size);
     if (n != size) _exit(3);
     if (write(B_W, "x", 1) != -1 || errno != EAGAIN) _exit(3);
-    place(LIVE_SETUP(open(fifo_path, O_WRONLY)), FIFO_W);
+    live_place_fd(LIVE_SETUP(open(fifo_path, O_WRONLY)), FIFO_W);
     char f[FIFO_BYTES];
     live_fill(f, sizeof f, FIFO_SEED);
     if (write(FIFO_W, f, sizeof f) != (ssize_t)sizeof f) _exit(3);
-    touch_file("child.ready");
-    while (!file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
+    live_touch("child.ready");
+    while (!live_file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
 
     int bad = 0;
     if (fcntl(A_R, F_GETFL) & O_NONBLOCK) live_log("child: pipe A read end became O_NONBLOCK"), bad++;
@@ -123,28 +106,28 @@ int main(int argc, char **argv) {
     live_init(argc, argv);
     int p[2];
     LIVE_SETUP(pipe(p));
-    place(p[1], A_W);
-    place(p[0], A_R);
+    live_place_fd(p[1], A_W);
+    live_place_fd(p[0], A_R);
     LIVE_SETUP(fcntl(A_W, F_DUPFD, A_W_DUP));
     LIVE_SETUP(fcntl(A_W, F_SETPIPE_SZ, A_SIZE));
     LIVE_SETUP(fcntl(A_W, F_SETFL, O_NONBLOCK));
     LIVE_SETUP(pipe(p));
-    place(p[0], B_R);
-    place(p[1], B_W);
+    live_place_fd(p[0], B_R);
+    live_place_fd(p[1], B_W);
     LIVE_SETUP(fcntl(B_R, F_SETFL, O_NONBLOCK));
     LIVE_SETUP(pipe(p));
-    place(p[0], C_R);
+    live_place_fd(p[0], C_R);
     char c[C_BYTES];
     live_fill(c, sizeof c, C_SEED);
     write_all(p[1], c, sizeof c);
     close(p[1]);
     LIVE_SETUP(pipe(p));
-    place(p[0], D_R);
-    place(p[1], D_W);
+    live_place_fd(p[0], D_R);
+    live_place_fd(p[1], D_W);
     LIVE_SETUP(fcntl(D_R, F_SETFL, O_NONBLOCK));
     live_path(fifo_path, sizeof fifo_path, "fifo");
     LIVE_SETUP(mkfifo(fifo_path, 0600));
-    place(LIVE_SETUP(open(fifo_path, O_RDONLY | O_NONBLOCK)), FIFO_R);
+    live_place_fd(LIVE_SETUP(open(fifo_path, O_RDONLY | O_NONBLOCK)), FIFO_R);
 
     pid_t child = LIVE_SETUP(fork());
     if (child == 0) child_main();
@@ -155,7 +138,7 @@ int main(int argc, char **argv) {
     char d[D_BYTES];
     live_fill(d, sizeof d, D_SEED);
     write_all(D_W, d, sizeof d);
-    while (!file_exists("child.ready")) live_sleep_ns(10 * 1000 * 1000);
+    while (!live_file_exists("child.ready")) live_sleep_ns(10 * 1000 * 1000);
     struct stat fifo_before;
     LIVE_SETUP(fstat(FIFO_R, &fifo_before));
     char a_link_before[64];
@@ -231,7 +214,7 @@ int main(int argc, char **argv) {
     LIVE_EXPECT(!(fl & O_NONBLOCK), "fd %d kept O_NONBLOCK after it was cleared through its dup %d", A_W, A_W_DUP);
 
     /* Still connected both ways. */
-    touch_file("verify");
+    live_touch("verify");
     LIVE_SETUP(write(A_W, "more", 4));
     char reply[2] = {0, 0};
     got = read_exactly(B_R, reply, 2);

@@ -37,23 +37,6 @@ static const size_t dgram_sizes[] = {33, 1, 2048};
 static struct sockaddr_un path_addr, dgram_addr, abs_addr;
 static socklen_t abs_len;
 
-static bool file_exists(const char *name) {
-    char path[512];
-    return access(live_path(path, sizeof path, name), F_OK) == 0;
-}
-
-static void touch_file(const char *name) {
-    char path[512];
-    if (live_write_file_atomic(live_path(path, sizeof path, name), "1", 1) != 0)
-        live_fail("setup: write %s: %s", name, strerror(errno));
-}
-
-static void place(int fd, int at) {
-    if (fd == at) return;
-    if (dup2(fd, at) != at) live_fail("setup: dup2 to %d: %s", at, strerror(errno));
-    close(fd);
-}
-
 static ssize_t read_exactly(int fd, char *buf, size_t len) {
     size_t got = 0;
     while (got < len) {
@@ -88,16 +71,16 @@ static int connect_to(int type, const struct sockaddr_un *a, socklen_t len) {
 _Noreturn static void child_main(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a failed run leaves no child waiting */
     for (int fd = L_PATH; fd <= D_SRV; fd++) close(fd);
-    place(LIVE_SETUP(connect_to(SOCK_STREAM, &path_addr, sizeof path_addr)), C_STREAM);
-    place(LIVE_SETUP(connect_to(SOCK_SEQPACKET, &abs_addr, abs_len)), C_SEQ);
-    place(LIVE_SETUP(connect_to(SOCK_DGRAM, &dgram_addr, sizeof dgram_addr)), C_DGRAM);
+    live_place_fd(LIVE_SETUP(connect_to(SOCK_STREAM, &path_addr, sizeof path_addr)), C_STREAM);
+    live_place_fd(LIVE_SETUP(connect_to(SOCK_SEQPACKET, &abs_addr, abs_len)), C_SEQ);
+    live_place_fd(LIVE_SETUP(connect_to(SOCK_DGRAM, &dgram_addr, sizeof dgram_addr)), C_DGRAM);
     static char buf[TO_PARENT];
     live_fill(buf, TO_PARENT, TO_PARENT_SEED);
     if (send(C_STREAM, buf, TO_PARENT, 0) != TO_PARENT) _exit(3);
     for (size_t m = 0; m < 2; m++) send_message(C_SEQ, seq_sizes[m], SEQ_SEED + m);
     for (size_t m = 0; m < 3; m++) send_message(C_DGRAM, dgram_sizes[m], DGRAM_SEED + m);
-    touch_file("child.ready");
-    while (!file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
+    live_touch("child.ready");
+    while (!live_file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
     int bad = 0;
     ssize_t got = read_exactly(C_STREAM, buf, TO_CHILD);
     if (got != TO_CHILD || live_find_mismatch(buf, TO_CHILD, TO_CHILD_SEED) >= 0)
@@ -155,23 +138,23 @@ int main(int argc, char **argv) {
     int n = snprintf(abs_addr.sun_path + 1, sizeof abs_addr.sun_path - 1, "stasis-live-%d", (int)getpid());
     abs_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 
-    place(bound(SOCK_STREAM, &path_addr, sizeof path_addr), L_PATH);
+    live_place_fd(bound(SOCK_STREAM, &path_addr, sizeof path_addr), L_PATH);
     LIVE_SETUP(chmod(path_addr.sun_path, MODE));
     LIVE_SETUP(listen(L_PATH, BACKLOG));
-    place(bound(SOCK_SEQPACKET, &abs_addr, abs_len), L_ABS);
+    live_place_fd(bound(SOCK_SEQPACKET, &abs_addr, abs_len), L_ABS);
     LIVE_SETUP(listen(L_ABS, BACKLOG));
-    place(bound(SOCK_DGRAM, &dgram_addr, sizeof dgram_addr), D_SRV);
+    live_place_fd(bound(SOCK_DGRAM, &dgram_addr, sizeof dgram_addr), D_SRV);
     struct stat before;
     LIVE_SETUP(stat(path_addr.sun_path, &before));
 
     pid_t child = LIVE_SETUP(fork());
     if (child == 0) child_main();
-    place(LIVE_SETUP(accept(L_PATH, NULL, NULL)), A_STREAM);
-    place(LIVE_SETUP(accept(L_ABS, NULL, NULL)), A_SEQ);
+    live_place_fd(LIVE_SETUP(accept(L_PATH, NULL, NULL)), A_STREAM);
+    live_place_fd(LIVE_SETUP(accept(L_ABS, NULL, NULL)), A_SEQ);
     static char buf[TO_PARENT + 1];
     live_fill(buf, TO_CHILD, TO_CHILD_SEED);
     LIVE_SETUP(send(A_STREAM, buf, TO_CHILD, 0));
-    while (!file_exists("child.ready")) live_sleep_ns(10 * 1000 * 1000);
+    while (!live_file_exists("child.ready")) live_sleep_ns(10 * 1000 * 1000);
     live_log("listeners at %s and @%s, connections from child %d with data queued", path_addr.sun_path,
              abs_addr.sun_path + 1, child);
     live_ready();
@@ -209,7 +192,7 @@ int main(int argc, char **argv) {
     LIVE_EXPECT(new_client_works(SOCK_SEQPACKET, L_ABS, &abs_addr, abs_len), "a new client could not connect to @%s",
                 abs_addr.sun_path + 1);
 
-    touch_file("verify");
+    live_touch("verify");
     got = read_message(D_SRV, buf, sizeof buf);
     LIVE_EXPECT(got == 4 && memcmp(buf, "late", 4) == 0, "the child's datagram after restore: %zd bytes", got);
     char reply[2] = {0, 0};

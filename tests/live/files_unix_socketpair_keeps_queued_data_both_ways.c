@@ -34,23 +34,6 @@ static const char *name_of[3] = {"stream", "dgram", "seqpacket"};
 static const size_t msg_sizes[] = {1, 100, 3000, 17, 1200};
 enum { NMSG = sizeof msg_sizes / sizeof msg_sizes[0] };
 
-static bool file_exists(const char *name) {
-    char path[512];
-    return access(live_path(path, sizeof path, name), F_OK) == 0;
-}
-
-static void touch_file(const char *name) {
-    char path[512];
-    if (live_write_file_atomic(live_path(path, sizeof path, name), "1", 1) != 0)
-        live_fail("setup: write %s: %s", name, strerror(errno));
-}
-
-static void place(int fd, int at) {
-    if (fd == at) return;
-    if (dup2(fd, at) != at) live_fail("setup: dup2 to %d: %s", at, strerror(errno));
-    close(fd);
-}
-
 /* Reads exactly len bytes of a stream, waiting at most 10 s for each part. */
 static ssize_t read_exactly(int fd, char *buf, size_t len) {
     size_t got = 0;
@@ -122,8 +105,8 @@ _Noreturn static void child_main(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a failed run leaves no child waiting */
     for (int fd = P_STREAM; fd <= SELF_B; fd++) close(fd);
     for (int i = 0; i < 3; i++) send_side(C_STREAM + i, i, C2P_STREAM, C2P_SEED + (uint64_t)i * 10);
-    touch_file("child.ready");
-    while (!file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
+    live_touch("child.ready");
+    while (!live_file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
     int bad = 0;
     for (int i = 0; i < 3; i++) bad += check_side("child", C_STREAM + i, i, P2C_STREAM, P2C_SEED + (uint64_t)i * 10);
     for (int i = 0; i < 3; i++) {
@@ -147,13 +130,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 3; i++) {
         int sv[2];
         LIVE_SETUP(socketpair(AF_UNIX, type_of[i], 0, sv));
-        place(sv[0], P_STREAM + i);
-        place(sv[1], C_STREAM + i);
+        live_place_fd(sv[0], P_STREAM + i);
+        live_place_fd(sv[1], C_STREAM + i);
     }
     int sv[2];
     LIVE_SETUP(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-    place(sv[0], SELF_A);
-    place(sv[1], SELF_B);
+    live_place_fd(sv[0], SELF_A);
+    live_place_fd(sv[1], SELF_B);
     int rcvbuf = RCVBUF;
     LIVE_SETUP(setsockopt(P_STREAM, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf));
     int one = 1;
@@ -169,7 +152,7 @@ int main(int argc, char **argv) {
     send_all(SELF_A, self, sizeof self);
     LIVE_SETUP(shutdown(SELF_A, SHUT_WR));
     LIVE_SETUP(fcntl(P_DGRAM, F_SETFL, O_NONBLOCK));
-    while (!file_exists("child.ready")) live_sleep_ns(10 * 1000 * 1000);
+    while (!live_file_exists("child.ready")) live_sleep_ns(10 * 1000 * 1000);
     live_log("socketpairs with the child %d: data queued both ways; self pair %d bytes then shutdown", child, SELF_BYTES);
     live_ready();
     live_wait_for_check();
@@ -204,7 +187,7 @@ int main(int argc, char **argv) {
     char x = 0;
     LIVE_EXPECT(read_exactly(SELF_A, &x, 1) == 1 && x == 'x', "the self pair's other direction lost a byte");
 
-    touch_file("verify");
+    live_touch("verify");
     for (int i = 0; i < 3; i++) LIVE_SETUP(send(P_STREAM + i, "more", 4, 0));
     char reply[2] = {0, 0};
     got = read_exactly(P_STREAM, reply, 2);

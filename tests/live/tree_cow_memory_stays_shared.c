@@ -24,17 +24,6 @@ enum { PARENT_PAGE = 3, DROP_CHILD = 1, DROP_FIRST = 16, DROP_PAGES = 64 };
 static size_t page, len;
 static char *mem;
 
-static bool file_exists(const char *name) {
-    char path[512];
-    return access(live_path(path, sizeof path, name), F_OK) == 0;
-}
-
-static void touch_file(const char *name) {
-    char path[512];
-    if (live_write_file_atomic(live_path(path, sizeof path, name), "1", 1) != 0)
-        live_fail("setup: write %s: %s", name, strerror(errno));
-}
-
 /* Sum of Pss (kB) over the tree. */
 static long tree_pss_kb(const pid_t *pids, int n) {
     long total = 0;
@@ -86,8 +75,8 @@ _Noreturn static void child_main(int i, pid_t parent) {
     if (i == DROP_CHILD && madvise(mem + DROP_FIRST * page, DROP_PAGES * page, MADV_DONTNEED) != 0) _exit(2);
     char name[32];
     snprintf(name, sizeof name, "child-%d.ready", i);
-    touch_file(name);
-    while (!file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
+    live_touch(name);
+    while (!live_file_exists("verify")) live_sleep_ns(10 * 1000 * 1000);
     _exit(child_verify(i, parent));
 }
 
@@ -112,7 +101,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < CHILDREN; ++i) {
         char name[32];
         snprintf(name, sizeof name, "child-%d.ready", i);
-        while (!file_exists(name)) live_sleep_ns(10 * 1000 * 1000);
+        while (!live_file_exists(name)) live_sleep_ns(10 * 1000 * 1000);
     }
     long before = tree_pss_kb(pids, CHILDREN + 1);
     if (before <= 0) live_fail("setup: cannot read the tree's PSS");
@@ -124,7 +113,7 @@ int main(int argc, char **argv) {
     live_log("tree PSS after restore %ld kB (before %ld kB)", after, before);
     LIVE_EXPECT(after > 0 && after <= before + before / 10,
                 "tree PSS is %ld kB after restore, %ld kB before: copy-on-write sharing was lost", after, before);
-    touch_file("verify");
+    live_touch("verify");
 
     for (size_t p = 0; p < len / page; ++p) {
         ssize_t off = live_find_mismatch(mem + p * page, page, p == PARENT_PAGE ? PARENT_LATE_SEED : SEED + p);

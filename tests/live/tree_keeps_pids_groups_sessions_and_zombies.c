@@ -26,11 +26,6 @@ struct expect {
     pid_t pid, ppid, pgid, sid;
 };
 
-static bool exists(const char *name) {
-    char path[512];
-    return access(live_path(path, sizeof path, name), F_OK) == 0;
-}
-
 static void write_result(const char *name, const char *text) {
     char file[64], path[512];
     snprintf(file, sizeof file, "%s.result", name);
@@ -38,7 +33,7 @@ static void write_result(const char *name, const char *text) {
 }
 
 static void wait_for(const char *name) {
-    for (int i = 0; i < 3000 && !exists(name); ++i) live_sleep_ns(10 * 1000 * 1000);
+    for (int i = 0; i < 3000 && !live_file_exists(name); ++i) live_sleep_ns(10 * 1000 * 1000);
 }
 
 /* A non-root process: records itself, waits for "verify", checks its own
@@ -113,7 +108,7 @@ int main(int argc, char **argv) {
         char ready[64];
         snprintf(ready, sizeof ready, "%s.ready.result", names[i]);
         wait_for(ready);
-        if (!exists(ready)) live_fail("setup: %s never got ready", names[i]);
+        if (!live_file_exists(ready)) live_fail("setup: %s never got ready", names[i]);
     }
     /* The zombie is a zombie before the dump. */
     siginfo_t si = {0};

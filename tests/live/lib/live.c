@@ -268,6 +268,23 @@ int live_write_file_atomic(const char *path, const void *data, size_t len) {
     return rename(tmp, path);
 }
 
+bool live_file_exists(const char *name) {
+    char path[512];
+    return access(live_path(path, sizeof path, name), F_OK) == 0;
+}
+
+void live_touch(const char *name) {
+    char path[512];
+    if (live_write_file_atomic(live_path(path, sizeof path, name), "1", 1) != 0)
+        live_fail("setup: write %s: %s", name, strerror(errno));
+}
+
+void live_place_fd(int fd, int at) {
+    if (fd == at) return;
+    if (dup2(fd, at) != at) live_fail("setup: dup2 to %d: %s", at, strerror(errno));
+    close(fd);
+}
+
 bool live_status_field(const char *status_path, const char *name, char *out, size_t size) {
     struct live_lines l;
     if (live_lines_open(&l, status_path) != 0) return false;

@@ -94,6 +94,14 @@ ssize_t live_find_mismatch(const void *p, size_t len, uint64_t seed);
 /* Same, for a buffer that must be all zero. */
 ssize_t live_find_nonzero(const void *p, size_t len);
 
+/* WORKDIR/name exists. */
+bool live_file_exists(const char *name);
+/* Creates WORKDIR/name (tmp + rename); fails the test when it cannot. */
+void live_touch(const char *name);
+/* Moves fd to descriptor number `at` (dup2 and close; nothing when they
+ * are equal); fails the test when it cannot. */
+void live_place_fd(int fd, int at);
+
 /* Reads a whole (small) file with open/read into buf (NUL-terminated).
  * Returns the length, or -1 with errno set. */
 ssize_t live_read_file(const char *path, char *buf, size_t size);
