@@ -57,7 +57,9 @@ Result<std::unique_ptr<Parasite>> Parasite::inject(ptrace::FrozenProcess &proc) 
         (void)st;
         return Error::from_errno("process " + std::to_string(proc.pid) + ": injected mmap", int(-addr));
     }
-    p->base_ = uint64_t(addr);
+    // An address, not a number: on a 32-bit arch the syscall result is
+    // sign-extended, and addresses above 2 GiB would come out negative.
+    p->base_ = uint64_t(uintptr_t(addr));
     p->entry_ = p->base_ + blob.offset_of("pie_entry");
     p->args_addr_ = p->base_ + code;
     p->stack_top_ = p->base_ + code + args + kStackSize;
