@@ -74,7 +74,7 @@ Status Injector::return_to_signal_stop() {
     return ok();
 }
 
-Result<uint64_t> find_syscall_insn(pid_t pid) {
+Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc) {
     STASIS_ASSIGN(auto maps, proc::read_maps(pid));
     // The vDSO first, then any other executable mapping.
     std::stable_sort(maps.begin(), maps.end(), [](const proc::Mapping &a, const proc::Mapping &b) {
@@ -91,7 +91,9 @@ Result<uint64_t> find_syscall_insn(pid_t pid) {
         if (!ptrace::read_mem(pid, m.start, buf.data(), len).ok()) continue;
         for (const auto &f : forms) {
             for (uint64_t off = 0; off + f.bytes.size() <= len; off += f.align) {
-                if (std::memcmp(buf.data() + off, f.bytes.data(), f.bytes.size()) == 0) {
+                uint64_t at = m.start + off;
+                bool near_pc = at + 8 > stopped_pc && at < stopped_pc + 8;
+                if (!near_pc && std::memcmp(buf.data() + off, f.bytes.data(), f.bytes.size()) == 0) {
                     log::debug("process ", pid, ": syscall instruction at ", log::hex(m.start + off), " in ",
                                m.path.empty() ? "anonymous memory" : m.path, f.tag ? " (alternative form)" : "");
                     return (m.start + off) | f.tag;

@@ -57,6 +57,10 @@ private:
 
 // Finds the address of an existing syscall instruction in an executable
 // mapping of `pid` (the vDSO first: every kernel's vDSO has syscall fallbacks).
-Result<uint64_t> find_syscall_insn(pid_t pid);
+// Never the one at `stopped_pc`, where the injecting thread sits: a thread
+// interrupted in a syscall is stopped with its pc rewound onto that very
+// instruction, and resuming there lets the kernel restart the old syscall
+// (restart_syscall on arm) instead of running ours (see setup_syscall).
+Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc);
 
 }  // namespace stasis::parasite

@@ -32,7 +32,7 @@ Result<std::unique_ptr<Parasite>> Parasite::inject(ptrace::FrozenProcess &proc) 
     STASIS_TRY(std::move(pie::check_blob(blob)).context("parasite blob"));
     std::unique_ptr<Parasite> p(new Parasite(proc));
     auto &leader = proc.threads.front();
-    STASIS_ASSIGN(uint64_t insn, find_syscall_insn(proc.pid));
+    STASIS_ASSIGN(uint64_t insn, find_syscall_insn(proc.pid, arch::ip(leader.regs)));
     p->leader_ = std::make_unique<Injector>(leader.tid, leader.regs, insn);
 
     uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
