@@ -88,7 +88,7 @@ DirtyTracking choose_dirty_tracking(const std::vector<FeatureResult> &features) 
     };
     if (works("uffd-wp-async")) return DirtyTracking::uffd_wp_async;
     if (works("soft-dirty")) return DirtyTracking::soft_dirty;
-    return DirtyTracking::page_hashes;
+    return DirtyTracking::content;
 }
 
 }  // namespace
@@ -146,11 +146,11 @@ const char *outcome_name(Outcome o) {
 const char *dirty_tracking_name(DirtyTracking d) {
     switch (d) {
         case DirtyTracking::uffd_wp_async:
-            return "uffd-wp-async";
+            return "uffd-wp";
         case DirtyTracking::soft_dirty:
             return "soft-dirty";
-        case DirtyTracking::page_hashes:
-            return "page-hashes";
+        case DirtyTracking::content:
+            return "content";
     }
     return "?";
 }

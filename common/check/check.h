@@ -43,13 +43,13 @@ struct VdsoReport {
 };
 
 // How pre-dump can find pages written since the last dump, best first.
-enum class DirtyTracking { uffd_wp_async, soft_dirty, page_hashes };
+enum class DirtyTracking { uffd_wp_async, soft_dirty, content };
 const char *dirty_tracking_name(DirtyTracking d);
 
 struct Report {
     std::vector<FeatureResult> features;
     VdsoReport vdso;
-    DirtyTracking dirty_tracking = DirtyTracking::page_hashes;
+    DirtyTracking dirty_tracking = DirtyTracking::content;
     size_t page_size = 0;
     double elapsed_ms = 0;
 

@@ -27,11 +27,11 @@ constexpr OptionSpec kDump[] = {
      "let the tree run on after the dump instead of killing it"},
     kShellJob,
     {"track-mem", 0, nullptr, ValueKind::flag,
-     "keep tracking memory writes so that the next dump writes only the pages that changed"},
+     "with --leave-running: keep tracking memory writes so that a later dump on top of this one writes only "
+     "the pages that changed"},
     {"prev-images-dir", 0, "DIR", ValueKind::text,
-     "images of the previous pre-dump, absolute or relative to the images directory; unchanged pages refer "
-     "to "
-     "them"},
+     "images of the previous pre-dump, absolute or relative to the images directory; pages unchanged since "
+     "stay there and the restore reads them from there"},
     {"lazy-pages", 0, nullptr, ValueKind::flag,
      "leave anonymous memory out of the images, for a lazy restore to fetch on first touch"},
     kFileValidation,

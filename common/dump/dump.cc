@@ -16,11 +16,16 @@
 #include <cstdlib>
 #include <string_view>
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <vector>
 
+#include "common/dump/dump_steps.h"
+#include "common/dump/incremental.h"
+#include "common/dump/pre_dump.h"
 #include "common/dump/task_state.h"
+#include "common/dump/tracking_keeper.h"
 #include "common/dump/unsupported_state.h"
 #include "common/files/file_table.h"
 #include "common/images/images.h"
@@ -37,7 +42,6 @@
 #include "vdso/layout.h"
 
 namespace stasis::dump {
-namespace {
 
 Status prepare_images_dir(const std::string &dir) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Error::from_errno("create images dir " + dir);
@@ -58,6 +62,8 @@ Status check_target(pid_t pid) {
     return ok();
 }
 
+namespace {
+
 Status collect_fds(pid_t pid, files::FileTable &files, images::TaskImages &task) {
     STASIS_ASSIGN(auto fds, proc::list_fds(pid));
     for (int fd : fds) {
@@ -72,7 +78,8 @@ Status collect_fds(pid_t pid, files::FileTable &files, images::TaskImages &task)
     return ok();
 }
 
-// A zombie child: only what its parent can still see (the exit status).
+}  // namespace
+
 Result<images::TaskImages> dump_zombie(pid_t pid) {
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
     images::TaskImages t;
@@ -86,6 +93,31 @@ Result<images::TaskImages> dump_zombie(pid_t pid) {
     return t;
 }
 
+images::Inventory basic_inventory(const DumpOptions &opts, uint32_t page_size, const char *kind) {
+    images::Inventory inv;
+    inv.set_format_version(images::kFormatVersion);
+    inv.set_arch(arch::kImageArch);
+    inv.set_page_size(page_size);
+    struct utsname u {};
+    ::uname(&u);
+    inv.set_kernel_release(u.release);
+    inv.set_root_pid(opts.pid);
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    inv.set_created_unix_ns(uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec));
+    inv.set_stasis_version(STASIS_VERSION " (" STASIS_GIT_REVISION ")");
+    inv.set_dump_kind(kind);
+    return inv;
+}
+
+double frozen_ms(std::chrono::steady_clock::time_point since) {
+    return double(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - since)
+                      .count()) /
+           1000.0;
+}
+
+namespace {
+
 struct ProcessDump {
     images::TaskImages task;
     images::CpuFeatures cpu;
@@ -93,7 +125,8 @@ struct ProcessDump {
 };
 
 Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions &opts, files::FileTable &files,
-                                 uint32_t page_size, std::map<pid_t, std::vector<proc::Mapping>> &maps_of) {
+                                 uint32_t page_size, std::map<pid_t, std::vector<proc::Mapping>> &maps_of,
+                                 Incremental *inc) {
     ProcessDump out;
     pid_t pid = proc.pid;
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
@@ -104,6 +137,13 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     // Files first: a refused file kind (a terminal without --shell-job, a
     // socket) fails the dump before the parasite touches anything.
     STASIS_TRY(collect_fds(pid, files, out.task));
+
+    // What changed since the parent images, before the parasite writes to
+    // the stack; tracking armed again for the next dump.
+    if (inc) {
+        STASIS_ASSIGN(auto now, proc::read_smaps(pid));
+        STASIS_TRY(inc->track(proc, now));
+    }
 
     STASIS_ASSIGN(auto parasite, parasite::Parasite::inject(proc));
     STASIS_ASSIGN(TaskState state, collect_task_state(proc, *parasite, stat, status));
@@ -117,6 +157,10 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     mctx.pages = &pages;
     mctx.files = &files;
     mctx.progress = opts.progress;
+    if (inc) {
+        mctx.parent_pages = inc->parent_pages(pid);
+        mctx.own_uffd_wp = inc->own_uffd_wp(pid);
+    }
     // STASIS_DUMP_COW=0 saves every child's memory in full (for the
     // benchmark that measures what copy-on-write preservation saves).
     const char *cow_env = std::getenv("STASIS_DUMP_COW");
@@ -163,12 +207,17 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
 Status dump_tree(const DumpOptions &opts) {
     STASIS_TRY(check_target(opts.pid));
     if (opts.images_dir.empty()) return Error("no image directory: give -D DIR");
-    if (opts.pre_dump || opts.track_mem || !opts.prev_images_dir.empty())
-        return Error("pre-dump and incremental dumps (--track-mem, --prev-images-dir) are not supported yet");
     if (opts.lazy_pages) return Error("--lazy-pages: lazy restore is not built yet in this version of stasis");
     STASIS_TRY(prepare_images_dir(opts.images_dir));
     uint32_t page_size = uint32_t(sysconf(_SC_PAGESIZE));
+    if (opts.track_mem && !opts.leave_running)
+        log::info("--track-mem without --leave-running: the tree is killed, there is nothing to track after");
+    std::unique_ptr<Incremental> inc;
+    if (!opts.prev_images_dir.empty() || (opts.track_mem && opts.leave_running)) {
+        STASIS_ASSIGN(inc, Incremental::open(opts, page_size));
+    }
 
+    auto frozen_at = std::chrono::steady_clock::now();
     STASIS_ASSIGN(ptrace::FrozenTree tree, ptrace::FrozenTree::freeze(opts.pid, true));
     if (tree.processes().front().zombie) return Error("process " + std::to_string(opts.pid) + " is a zombie");
     STASIS_TRY(fault::check("after-seize"));
@@ -191,7 +240,7 @@ Status dump_tree(const DumpOptions &opts) {
             cp.tasks.push_back(std::move(z));
             continue;
         }
-        STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size, maps_of))
+        STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size, maps_of, inc.get()))
                                           .context("process " + std::to_string(proc.pid)));
         cpu.MergeFrom(pd.cpu);
         cp.tasks.push_back(std::move(pd.task));
@@ -201,20 +250,10 @@ Status dump_tree(const DumpOptions &opts) {
     cp.files = files.entries();
 
     auto &inv = cp.inventory;
-    inv.set_format_version(images::kFormatVersion);
-    inv.set_arch(arch::kImageArch);
-    inv.set_page_size(page_size);
-    struct utsname u {};
-    ::uname(&u);
-    inv.set_kernel_release(u.release);
+    inv = basic_inventory(opts, page_size, "dump");
     *inv.mutable_cpu() = cpu;
-    inv.set_root_pid(opts.pid);
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    inv.set_created_unix_ns(uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec));
-    inv.set_stasis_version(STASIS_VERSION " (" STASIS_GIT_REVISION ")");
-    inv.set_dump_kind("dump");
     inv.set_task_count(uint32_t(cp.tasks.size()));
+    if (inc) inc->describe(inv);
 
     images::ReadOptions check;
     check.expect_arch = arch::kImageArch;
@@ -223,11 +262,20 @@ Status dump_tree(const DumpOptions &opts) {
     STASIS_TRY(fault::check("before-inventory"));
     for (auto &p : pages) STASIS_TRY(p->commit());
     STASIS_TRY(files.commit());
+    if (inc) {
+        std::vector<pid_t> pids;
+        for (const auto &t : cp.tasks)
+            if (!t.tree.zombie()) pids.push_back(t.tree.pid());
+        STASIS_TRY(inc->finish(inv, pids));
+    }
     // No syncfs: CRIU does not sync either, and syncing the whole file system
     // costs seconds on a busy disk. (Durable checkpoints: see docs/design.md.)
     images::WriteOptions wopts;
     wopts.durable = false;
-    STASIS_TRY(images::write_checkpoint(opts.images_dir, cp, wopts));
+    if (auto st = images::write_checkpoint(opts.images_dir, cp, wopts); !st.ok()) {
+        stop_keeper(inv.keeper());
+        return st;
+    }
 
     if (opts.leave_running) {
         STASIS_TRY(tree.release());
@@ -236,11 +284,12 @@ Status dump_tree(const DumpOptions &opts) {
         STASIS_TRY(tree.kill_all());
         log::info("dump complete; the tree was killed");
     }
+    log::info("the tree was frozen for ", frozen_ms(frozen_at), " ms");
     return ok();
 }
 
 }  // namespace
 
-Status run(const DumpOptions &opts) { return dump_tree(opts); }
+Status run(const DumpOptions &opts) { return opts.pre_dump ? pre_dump_tree(opts) : dump_tree(opts); }
 
 }  // namespace stasis::dump

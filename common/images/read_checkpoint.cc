@@ -152,7 +152,7 @@ Status validate_checkpoint(const Checkpoint &cp, const ReadOptions &opts) {
         int32_t pid = t.tree.pid();
         STASIS_TRY(std::move(validate::core(t, inv.arch(), inv.dump_kind() == "pre-dump")).context(core_file_name(pid)));
         STASIS_TRY(std::move(validate::fds(t, files)).context(fdinfo_file_name(pid)));
-        STASIS_TRY(std::move(validate::mm(t, files, page_size)).context(mm_file_name(pid)));
+        STASIS_TRY(std::move(validate::mm(t, files, page_size, inv.dump_kind() == "pre-dump")).context(mm_file_name(pid)));
         STASIS_TRY(std::move(validate::pagemap(t, page_size, !inv.parent_dir().empty()))
                        .context(pagemap_file_name(pid)));
         STASIS_TRY(std::move(validate::vdso(t, page_size)).context(vdso_file_name(pid)));

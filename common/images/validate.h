@@ -33,8 +33,9 @@ Status epoll_watches(const std::vector<TaskImages> &tasks, const FileIndex &file
 Status core(const TaskImages &task, uint32_t arch, bool pre_dump);
 // fdinfo-<pid>.img: fds non-negative and unique, referring to files.img.
 Status fds(const TaskImages &task, const FileIndex &files);
-// mm-<pid>.img: mm fields, and vmas sorted, disjoint, page-aligned, non-empty.
-Status mm(const TaskImages &task, const FileIndex &files, uint64_t page_size);
+// mm-<pid>.img: mm fields, and vmas sorted, disjoint, page-aligned, non-empty;
+// file-backed vmas name their file, but in a pre-dump (which records none).
+Status mm(const TaskImages &task, const FileIndex &files, uint64_t page_size, bool pre_dump);
 // pagemap-<pid>.img: entries sorted, disjoint, aligned, inside the vmas.
 Status pagemap(const TaskImages &task, uint64_t page_size, bool has_parent);
 // vdso-<pid>.img: areas disjoint, aligned, inside the vmas; symbols sane.

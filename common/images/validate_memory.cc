@@ -72,7 +72,7 @@ Status mm_fields(const MmHeader &mm, const FileIndex &files) {
     return ok();
 }
 
-Status one_vma(const std::vector<Vma> &vmas, size_t i, const FileIndex &files, uint64_t page_size) {
+Status one_vma(const std::vector<Vma> &vmas, size_t i, const FileIndex &files, uint64_t page_size, bool pre_dump) {
     const Vma &v = vmas[i];
     if (!VmaKind_IsValid(v.kind()) || v.kind() == VMA_KIND_UNSPECIFIED)
         return Error(log::cat("unknown kind ", int(v.kind())));
@@ -91,7 +91,8 @@ Status one_vma(const std::vector<Vma> &vmas, size_t i, const FileIndex &files, u
     if (v.cow_from_parent() && (v.kind() != VMA_ANON_PRIVATE || (v.flags() & MAP_GROWSDOWN)))
         return Error(log::cat("is shared copy-on-write with the parent, but is ", VmaKind_Name(v.kind()),
                               (v.flags() & MAP_GROWSDOWN) ? " growing down" : "", " (only private anonymous memory is)"));
-    if (file_backed(v.kind()) && v.file_id() == 0) return Error(log::cat(VmaKind_Name(v.kind()), " without file_id"));
+    // A pre-dump records no files: it is only ever read for its pages.
+    if (file_backed(v.kind()) && v.file_id() == 0 && !pre_dump) return Error(log::cat(VmaKind_Name(v.kind()), " without file_id"));
     if (v.file_id() != 0 && !files.count(v.file_id()))
         return Error(log::cat("file_id ", v.file_id(), " is not in files.img"));
     STASIS_TRY(name_bytes("name", v.name(), kMaxPathBytes + 16));  // a path and " (deleted)"
@@ -136,11 +137,11 @@ Status one_pagemap_entry(const TaskImages &task, size_t i, uint64_t page_size, b
 
 }  // namespace
 
-Status mm(const TaskImages &task, const FileIndex &files, uint64_t page_size) {
+Status mm(const TaskImages &task, const FileIndex &files, uint64_t page_size, bool pre_dump) {
     STASIS_TRY(mm_fields(task.mm, files));
     if (task.vmas.size() > kMaxVmas) return Error(log::cat(task.vmas.size(), " vmas (at most ", kMaxVmas, ")"));
     for (size_t i = 0; i < task.vmas.size(); i++)
-        STASIS_TRY(std::move(one_vma(task.vmas, i, files, page_size)).context(vma_label(task.vmas, i)));
+        STASIS_TRY(std::move(one_vma(task.vmas, i, files, page_size, pre_dump)).context(vma_label(task.vmas, i)));
     return ok();
 }
 

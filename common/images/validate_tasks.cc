@@ -118,6 +118,25 @@ Status name_bytes(const char *what, const std::string &s, size_t max) {
     return ok();
 }
 
+static Status keeper(const Inventory &inv) {
+    const TrackingKeeper &k = inv.keeper();
+    if (k.pid() == 0) {
+        if (k.uffds_size() != 0) return Error("keeper: userfaultfds listed without a keeper pid");
+        return ok();
+    }
+    if (!valid_pid(k.pid())) return Error(log::cat("keeper: invalid pid ", k.pid()));
+    if (uint32_t(k.uffds_size()) > inv.task_count())
+        return Error(log::cat("keeper: ", k.uffds_size(), " userfaultfds for ", inv.task_count(), " tasks"));
+    std::unordered_set<int32_t> tasks, fds;
+    for (const KeptUffd &u : k.uffds()) {
+        if (!valid_pid(u.task())) return Error(log::cat("keeper: invalid task pid ", u.task()));
+        if (u.fd() < 0) return Error(log::cat("keeper: negative fd ", u.fd()));
+        if (!tasks.insert(u.task()).second) return Error(log::cat("keeper: task ", u.task(), " listed twice"));
+        if (!fds.insert(u.fd()).second) return Error(log::cat("keeper: fd ", u.fd(), " listed twice"));
+    }
+    return ok();
+}
+
 Status inventory(const Inventory &inv, const ReadOptions &opts) {
     if (inv.format_version() == 0) return Error("format_version 0 (not written by stasis?)");
     if (inv.format_version() > kFormatVersion)
@@ -143,6 +162,7 @@ Status inventory(const Inventory &inv, const ReadOptions &opts) {
     STASIS_TRY(name_bytes("stasis_version", inv.stasis_version(), 256));
     STASIS_TRY(name_bytes("dirty_tracking", inv.dirty_tracking(), 64));
     STASIS_TRY(cpu_features(inv.cpu()));
+    STASIS_TRY(keeper(inv));
     return image_file_list(inv);
 }
 

@@ -4,7 +4,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -21,6 +23,25 @@ std::string range_name(uint64_t start, uint64_t end) {
     char b[64];
     std::snprintf(b, sizeof b, "%llx-%llx", (unsigned long long)start, (unsigned long long)end);
     return b;
+}
+
+// A mapping registered with our own userfaultfd (dirty tracking) is the
+// program's mapping as it was: the "uw" flag is ours.
+void strip_own_uffd_wp(proc::Mapping &m) {
+    m.vm_flags &= ~uint64_t(proc::VmFlag::uffd_wp);
+    std::string t;
+    size_t pos = 0;
+    while (pos < m.vm_flags_text.size()) {
+        size_t sp = m.vm_flags_text.find(' ', pos);
+        std::string_view word(m.vm_flags_text.data() + pos, (sp == std::string::npos ? m.vm_flags_text.size() : sp) - pos);
+        if (!word.empty() && word != "uw") {
+            if (!t.empty()) t += ' ';
+            t += word;
+        }
+        if (sp == std::string::npos) break;
+        pos = sp + 1;
+    }
+    m.vm_flags_text = t;
 }
 
 // Pages of a file-backed private mapping that are the task's own copies:
@@ -99,7 +120,9 @@ const proc::Mapping *cow_source(const proc::Mapping &m, const MemoryDumpContext 
     for (const auto &p : *ctx.parent_maps) {
         if (p.start != m.start || p.end != m.end) continue;
         VmaClass pc{};
-        if (auto c = classify(p); c.ok()) pc = *c;
+        proc::Mapping plain = p;  // its "uw" flag may be our dirty tracking
+        plain.vm_flags &= ~uint64_t(proc::VmFlag::uffd_wp);
+        if (auto c = classify(plain); c.ok()) pc = *c;
         if (pc.kind == images::VMA_ANON_PRIVATE && !p.has(proc::VmFlag::grows_down)) return &p;
         return nullptr;
     }
@@ -156,6 +179,109 @@ Status add_copy_runs(proc::PagemapReader &pm, const proc::PageRun &r, uint64_t p
     return ok();
 }
 
+
+// Emits the pagemap entries of runs of pages with data and queues their
+// copies. In an incremental dump, pages the parent images hold and that
+// did not change become PAGEMAP_IN_PARENT entries instead.
+class Emitter {
+public:
+    Emitter(pid_t pid, proc::PagemapReader &pm, const MemoryDumpContext &ctx, DumpedMemory &out,
+            std::vector<CopyRun> &copy)
+        : pid_(pid), pm_(pm), page_(pm.page_size()), ctx_(ctx), out_(out), copy_(copy) {}
+    ~Emitter() {
+        if (mem_ >= 0) ::close(mem_);
+    }
+
+    Status data(const proc::PageRun &r, bool readable) {
+        const ParentPages *parent = ctx_.parent_pages;
+        if (!parent) return save(r, readable);
+        // Per page: 1 unchanged in the parent, 0 saved, 2 to compare.
+        std::vector<uint8_t> verdict(r.npages, 0);
+        bool compare = false;
+        for (uint64_t i = 0; i < r.npages; ++i) {
+            uint64_t a = r.start + i * page_;
+            if (!overlaps(parent->data, a, a + page_)) continue;
+            if (parent->dirty) verdict[i] = overlaps(*parent->dirty, a, a + page_) ? 0 : 1;
+            else if (!ctx_.pre_dump) verdict[i] = 2, compare = true;
+            // A pre-dump without tracking saves everything: comparing would
+            // keep the tree frozen for a full read of its memory.
+        }
+        if (compare) STASIS_TRY(compare_pages(r, verdict));
+        for (uint64_t i = 0; i < r.npages;) {
+            uint64_t j = i;
+            while (j < r.npages && verdict[j] == verdict[i]) ++j;
+            proc::PageRun piece{r.start + i * page_, j - i};
+            if (verdict[i] == 1) {
+                images::PagemapEntry e;
+                e.set_vaddr(piece.start);
+                e.set_nr_pages(piece.npages);
+                e.set_flags(images::PAGEMAP_IN_PARENT);
+                out_.pagemap.push_back(e);
+                out_.in_parent += piece.npages;
+            } else {
+                STASIS_TRY(save(piece, readable));
+            }
+            i = j;
+        }
+        return ok();
+    }
+
+    void zero(const proc::PageRun &r) {
+        images::PagemapEntry e;
+        e.set_vaddr(r.start);
+        e.set_nr_pages(r.npages);
+        e.set_flags(images::PAGEMAP_ZERO);
+        out_.pagemap.push_back(e);
+    }
+
+private:
+    Status save(const proc::PageRun &r, bool readable) {
+        images::PagemapEntry e;
+        e.set_vaddr(r.start);
+        e.set_nr_pages(r.npages);
+        out_.pagemap.push_back(e);
+        out_.pages += r.npages;
+        return add_copy_runs(pm_, r, page_, readable, copy_);
+    }
+
+    // Content comparison (no tracking to trust): pages equal to the parent's
+    // copy become 1, the others 0. Read through /proc/PID/mem, which leaves
+    // pages shared copy-on-write as they are.
+    Status compare_pages(const proc::PageRun &r, std::vector<uint8_t> &verdict) {
+        const ParentPages &parent = *ctx_.parent_pages;
+        if (mem_ < 0) {
+            std::string path = proc::proc_path(pid_, "mem");
+            mem_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (mem_ < 0) return Error::from_errno("open " + path);
+        }
+        std::vector<char> mine(page_), theirs(page_);
+        for (uint64_t i = 0; i < r.npages; ++i) {
+            if (verdict[i] != 2) continue;
+            uint64_t a = r.start + i * page_;
+            verdict[i] = 0;
+            if (::pread(mem_, mine.data(), page_, off_t(a)) != ssize_t(page_)) continue;  // saved: it says why
+            auto it = std::upper_bound(parent.sources.begin(), parent.sources.end(), a,
+                                       [](uint64_t v, const images::PageSource &s) { return v < s.vaddr; });
+            if (it == parent.sources.begin()) continue;
+            --it;
+            if (it->level < 0 || a >= it->vaddr + it->len || size_t(it->level) >= parent.level_fds.size()) continue;
+            off_t off = off_t(it->file_off + (a - it->vaddr));
+            if (::pread(parent.level_fds[size_t(it->level)], theirs.data(), page_, off) != ssize_t(page_))
+                return Error::from_errno(log::cat("read the parent images' copy of page ", log::hex(a)));
+            verdict[i] = std::memcmp(mine.data(), theirs.data(), page_) == 0 ? 1 : 0;
+        }
+        return ok();
+    }
+
+    pid_t pid_;
+    proc::PagemapReader &pm_;
+    uint64_t page_;
+    const MemoryDumpContext &ctx_;
+    DumpedMemory &out_;
+    std::vector<CopyRun> &copy_;
+    int mem_ = -1;
+};
+
 }  // namespace
 
 Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &maps, MemoryDumpContext &ctx) {
@@ -178,8 +304,13 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
         copy.clear();
         return ok();
     };
-    for (const auto &m : maps) {
-        if (m.start >= ctx.exclude_start && m.end <= ctx.exclude_end) continue;
+    Emitter emit(pid, pm, ctx, out, copy);
+    for (const auto &mapping : maps) {
+        if (mapping.start >= ctx.exclude_start && mapping.end <= ctx.exclude_end) continue;
+        proc::Mapping m = mapping;
+        if (ctx.own_uffd_wp && std::find(ctx.own_uffd_wp->begin(), ctx.own_uffd_wp->end(), m.start) !=
+                                   ctx.own_uffd_wp->end())
+            strip_own_uffd_wp(m);
         std::string what = "mapping " + range_name(m.start, m.end) + (m.path.empty() ? "" : " " + m.path);
         STASIS_ASSIGN(VmaClass c, classify(m));
         images::Vma v;
@@ -194,13 +325,13 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
         v.set_stack(m.is_stack());
         v.set_vm_flags(m.vm_flags_text);
         v.set_name(m.path);
-        if (c.kind == images::VMA_SYSV_SHM) {
+        if (c.kind == images::VMA_SYSV_SHM && ctx.files) {
             v.set_shmid(int32_t(m.inode));
             STASIS_ASSIGN(uint32_t id, std::move(ctx.files->add_sysv_shm(pid, m)).context(what));
             v.set_file_id(id);
         }
         if (c.kind == images::VMA_ANON_SHARED) v.set_shmem_id(m.inode);
-        if (c.file_backed) {
+        if (c.file_backed && ctx.files) {
             STASIS_ASSIGN(uint32_t id, std::move(ctx.files->add_mapping(pid, m)).context(what));
             v.set_file_id(id);
         }
@@ -216,30 +347,12 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
             ++cow_vmas;
             // Entries in address order: own pages carry data, zero runs none.
             size_t zi = 0;
-            std::vector<images::PagemapEntry> entries;
+            bool readable = (m.prot & PROT_READ) != 0;
             for (const auto &r : runs) {
-                while (zi < zero.size() && zero[zi].start < r.start) {
-                    images::PagemapEntry e;
-                    e.set_vaddr(zero[zi].start);
-                    e.set_nr_pages(zero[zi].npages);
-                    e.set_flags(images::PAGEMAP_ZERO);
-                    out.pagemap.push_back(e);
-                    ++zi;
-                }
-                images::PagemapEntry e;
-                e.set_vaddr(r.start);
-                e.set_nr_pages(r.npages);
-                out.pagemap.push_back(e);
-                out.pages += r.npages;
-                STASIS_TRY(add_copy_runs(pm, r, page, (m.prot & PROT_READ) != 0, copy));
+                for (; zi < zero.size() && zero[zi].start < r.start; ++zi) emit.zero(zero[zi]);
+                STASIS_TRY(std::move(emit.data(r, readable)).context(what));
             }
-            for (; zi < zero.size(); ++zi) {
-                images::PagemapEntry e;
-                e.set_vaddr(zero[zi].start);
-                e.set_nr_pages(zero[zi].npages);
-                e.set_flags(images::PAGEMAP_ZERO);
-                out.pagemap.push_back(e);
-            }
+            for (; zi < zero.size(); ++zi) emit.zero(zero[zi]);
             continue;
         }
         switch (c.content) {
@@ -252,17 +365,18 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
                 STASIS_TRY(std::move(anon_copies(pm, m.start, m.end, runs)).context(what));
                 break;
             case ContentSource::shared_object:
+                if (ctx.pre_dump) continue;  // not tracked: the dump saves it whole
                 STASIS_TRY(std::move(shared_object_runs(pid, m, page, runs, &object_fd)).context(what));
                 break;
         }
-        for (const auto &r : runs) {
-            images::PagemapEntry e;
-            e.set_vaddr(r.start);
-            e.set_nr_pages(r.npages);
-            out.pagemap.push_back(e);
-            out.pages += r.npages;
-        }
         if (object_fd >= 0) {
+            for (const auto &r : runs) {
+                images::PagemapEntry e;
+                e.set_vaddr(r.start);
+                e.set_nr_pages(r.npages);
+                out.pagemap.push_back(e);
+                out.pages += r.npages;
+            }
             STASIS_TRY(flush());
             auto st = copy_from_object(object_fd, m, runs, page, *ctx.pages);
             ::close(object_fd);
@@ -270,11 +384,14 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
             continue;
         }
         bool readable = (m.prot & PROT_READ) != 0;
-        for (const auto &r : runs) STASIS_TRY(std::move(add_copy_runs(pm, r, page, readable, copy)).context(what));
+        for (const auto &r : runs) STASIS_TRY(std::move(emit.data(r, readable)).context(what));
     }
-    STASIS_TRY(flush());
+    if (ctx.pre_dump) out.deferred = std::move(copy);
+    else STASIS_TRY(flush());
     log::info("process ", pid, ": ", out.vmas.size(), " mappings, ", out.pages, " pages (",
-              out.pages * page / (1024 * 1024), " MiB) saved", cow_vmas ? ", " : "",
+              out.pages * page / (1024 * 1024), " MiB) ", ctx.pre_dump ? "to copy" : "saved",
+              ctx.parent_pages ? log::cat(", ", out.in_parent, " unchanged in the parent images") : "",
+              cow_vmas ? ", " : "",
               cow_vmas ? std::to_string(cow_vmas) + " mapping(s) shared copy-on-write with the parent" : "");
     return out;
 }

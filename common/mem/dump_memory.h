@@ -10,6 +10,9 @@
 
 #include "common/files/file_table.h"
 #include "common/images/image_writer.h"
+#include "common/images/page_chain.h"
+#include "common/mem/dirty_tracking.h"
+#include "common/mem/page_copy.h"
 #include "common/proc/maps.h"
 #include "common/util/result.h"
 #include "images/mm.pb.h"
@@ -20,7 +23,21 @@ namespace stasis::mem {
 struct DumpedMemory {
     std::vector<images::Vma> vmas;
     std::vector<images::PagemapEntry> pagemap;
-    uint64_t pages = 0;  // pages written to the pages image
+    uint64_t pages = 0;      // pages written to the pages image
+    uint64_t in_parent = 0;  // pages left in the parent images (unchanged)
+    // Pre-dump: what to copy once the tree runs again, in pagemap order.
+    std::vector<CopyRun> deferred;
+};
+
+// Incremental dumps: the copy of this task's pages that the parent image
+// chain holds, and what changed since.
+struct ParentPages {
+    Ranges data;                               // pages the chain holds data for
+    std::vector<images::PageSource> sources;   // where (level 0: the parent)
+    std::vector<int> level_fds;                // pages file of each level, for `content`
+    // Written since the parent was taken (tracking): saved again. Null:
+    // no tracking to trust, every page is compared with the parent's copy.
+    const Ranges *dirty = nullptr;
 };
 
 struct MemoryDumpContext {
@@ -34,6 +51,15 @@ struct MemoryDumpContext {
     // recorded as such (seed 002) instead of being saved twice.
     pid_t parent_pid = 0;
     const std::vector<proc::Mapping> *parent_maps = nullptr;
+    // Incremental dump: pages unchanged since the parent images are marked
+    // PAGEMAP_IN_PARENT instead of being saved.
+    const ParentPages *parent_pages = nullptr;
+    // Mappings registered with our own userfaultfd (dirty tracking): their
+    // "uw" flag is ours, not the program's.
+    const std::vector<uint64_t> *own_uffd_wp = nullptr;
+    // Pre-dump: the runs to copy are returned (DumpedMemory::deferred) for
+    // reading once the tree runs again; shared memory is left to the dump.
+    bool pre_dump = false;
 };
 
 Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &maps, MemoryDumpContext &ctx);

@@ -39,7 +39,9 @@ Result<VmaClass> classify(const proc::Mapping &m) {
     if (m.has(VmFlag::hugetlb)) return refuse(m, "hugetlbfs mappings are not supported yet");
     if (m.has(VmFlag::shadow_stack)) return refuse(m, "shadow stacks are not supported yet");
     if (m.has(VmFlag::uffd_missing) || m.has(VmFlag::uffd_wp) || m.has(VmFlag::uffd_minor))
-        return refuse(m, "memory registered with userfaultfd by the program is not supported");
+        return refuse(m, "memory registered with a userfaultfd is not supported (the program's own, or the "
+                         "tracking of an earlier pre-dump: dump on top of it with --prev-images-dir, or end its "
+                         "stasis-track keeper)");
     if (m.is_special()) return classify_special(m);
 
     VmaClass c;

@@ -156,7 +156,10 @@ Status FrozenTree::release() {
 Status FrozenTree::kill_all() {
     for (auto &p : processes_) ::kill(p.pid, SIGKILL);
     for (auto &p : processes_) {
-        for (auto &t : p.threads) {
+        // The leader last: the kernel reports a group leader's death only
+        // once every other thread of its group is reaped.
+        for (auto it = p.threads.rbegin(); it != p.threads.rend(); ++it) {
+            auto &t = *it;
             if (!t.attached) continue;
             // The tracer sees each thread's death; reap those notifications.
             for (int i = 0; i < 8; ++i) {

@@ -26,6 +26,7 @@
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
 #include "common/restore/plan.h"
+#include "common/restore/page_sources.h"
 #include "common/restore/premap.h"
 #include "common/restore/spawn.h"
 #include "common/util/log.h"
@@ -197,7 +198,7 @@ Status open_tree_files(ChildArgs &a) {
 struct ServiceFds {
     std::map<uint32_t, int> by_file;
     std::map<uint64_t, int> shmem;
-    int pages = -1;
+    std::vector<int> pages;  // pages image of each level of the chain (-1: none)
     std::vector<int> all;
 };
 
@@ -215,11 +216,13 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
         if (v.kind() == images::VMA_ANON_SHARED && v.shmem_id()) svc.shmem[v.shmem_id()] = a.files.shmem.at(v.shmem_id());
     }
     if (t.mm.exe_file_id()) svc.by_file[t.mm.exe_file_id()] = a.files.by_file.at(t.mm.exe_file_id());
-    uint64_t pages = images::pages_in_file(t.pagemap);
-    STASIS_ASSIGN(int pfd, images::open_pages(a.opts->images_dir, t.pagemap_head.pages_id(), a.file_opts.page_size, pages));
-    svc.pages = ::fcntl(pfd, F_DUPFD_CLOEXEC, base);
-    ::close(pfd);
-    if (svc.pages < 0) return Error::from_errno("move pages image fd");
+    STASIS_ASSIGN(std::vector<int> levels, open_levels((*a.pages)[a.index], a.file_opts.page_size));
+    for (int fd : levels) {
+        int moved = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, base);
+        if (fd >= 0) ::close(fd);
+        if (fd >= 0 && moved < 0) return Error::from_errno("move pages image fd");
+        svc.pages.push_back(moved);
+    }
     for (const auto &f : t.fds) {
         int src = a.files.by_file.at(f.file_id());
         if (::dup3(src, f.fd(), f.cloexec() ? O_CLOEXEC : 0) < 0)
@@ -229,8 +232,8 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
     for (const auto &f : t.fds) keep.insert(f.fd());
     for (auto &[id, fd] : svc.by_file) keep.insert(fd), svc.all.push_back(fd);
     for (auto &[id, fd] : svc.shmem) keep.insert(fd), svc.all.push_back(fd);
-    keep.insert(svc.pages);
-    svc.all.push_back(svc.pages);
+    for (int fd : svc.pages)
+        if (fd >= 0) keep.insert(fd), svc.all.push_back(fd);
     // Close everything else: other tasks' descriptions and whatever the
     // engine had open (its log, its terminal).
     int prev = -1;
@@ -260,8 +263,8 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     in.premap_ranges = a.premap_ranges;
     in.task = &t;
     in.page_size = page;
-    in.pages_data_offset = page;
-    in.pages_fd = svc.pages;
+    in.sources = &(*a.pages)[a.index].sources;
+    in.level_fds = svc.pages;
     in.file_fds = svc.by_file;
     in.shmem_fds = svc.shmem;
     in.close_fds = svc.all;
@@ -396,10 +399,10 @@ Status prepare_memory(ChildArgs &a) {
     }
     a.premap = mine;  // what this task's children inherit, and its plan uses
     if (mine.empty()) return ok();
-    uint64_t pages = images::pages_in_file(t.pagemap);
-    STASIS_ASSIGN(int fd, images::open_pages(a.opts->images_dir, t.pagemap_head.pages_id(), page, pages));
-    auto st = fill_premapped(t, mine, fd, page);
-    ::close(fd);
+    STASIS_ASSIGN(std::vector<int> levels, open_levels((*a.pages)[a.index], a.file_opts.page_size));
+    auto st = fill_premapped(t, (*a.pages)[a.index].sources, mine, levels);
+    for (int fd : levels)
+        if (fd >= 0) ::close(fd);
     return st;
 }
 

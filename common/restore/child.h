@@ -15,6 +15,7 @@
 
 #include "common/files/restore_files.h"
 #include "common/images/checkpoint.h"
+#include "common/restore/page_sources.h"
 #include "common/restore/control.h"
 #include "common/restore/restore.h"
 
@@ -30,6 +31,7 @@ struct ChildArgs {
     const images::Checkpoint *cp = nullptr;
     size_t index = 0;  // this task in cp->tasks
     const RestoreOptions *opts = nullptr;
+    const std::vector<TaskPages> *pages = nullptr;  // per task in cp->tasks order
     files::RestoreFileOptions file_opts;
     ChildControl *controls = nullptr;  // one per task, in cp->tasks order
     TreeFiles files;                   // filled by the root, inherited

@@ -63,40 +63,48 @@ Status PlanBuilder::add_memory() {
     // Which VMAs receive pages (they are mapped writable until filled).
     std::vector<bool> gets_pages(t.vmas.size(), false);
     size_t vi = 0;
-    uint64_t file_off = in_.pages_data_offset;
     restore_fill cur{};
     auto close_job = [&]() {
         if (cur.nr_iov) fills.push_back(cur);
         cur = restore_fill{};
     };
-    for (const auto &e : t.pagemap) {
-        if (e.flags() & images::PAGEMAP_IN_PARENT) continue;  // incremental dumps: later
-        uint64_t addr = e.vaddr(), len = e.nr_pages() * in_.page_size;
-        while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
-        if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
-            return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
-        if (in_.premapped.count(t.vmas[vi].start())) {
-            // Filled by the engine already.
-            if (!(e.flags() & images::PAGEMAP_ZERO)) file_off += len;
-            continue;
-        }
-        if (e.flags() & images::PAGEMAP_ZERO)
-            return Error("pages to drop at " + std::to_string(addr) + " outside memory inherited from the parent");
-        gets_pages[vi] = true;
-        while (len) {
-            uint64_t take = std::min(len, kFillChunk);
-            bool contiguous = cur.nr_iov && cur.file_off + cur.bytes == file_off;
-            if (!contiguous || cur.nr_iov >= kMaxIovPerJob || cur.bytes + take > kFillChunk) close_job();
-            if (!cur.nr_iov) {
-                cur.file_off = file_off;
-                cur.first_iov = uint32_t(iovs.size());
+    static const std::vector<images::PageSource> kNone;
+    for (const auto &s : in_.sources ? *in_.sources : kNone) {
+        // A source may span several VMAs (the parent images store
+        // neighbours back to back): fill VMA by VMA.
+        for (uint64_t addr = s.vaddr, end = s.vaddr + s.len; addr < end;) {
+            while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
+            if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
+                return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
+            uint64_t len = std::min(end, t.vmas[vi].end()) - addr;
+            uint64_t file_off = s.file_off + (addr - s.vaddr);
+            uint64_t next = addr + len;
+            if (in_.premapped.count(t.vmas[vi].start())) {  // filled by the engine already
+                addr = next;
+                continue;
             }
-            iovs.push_back({static_cast<unsigned long>(addr), static_cast<unsigned long>(take)});
-            ++cur.nr_iov;
-            cur.bytes += take;
-            addr += take;
-            len -= take;
-            file_off += take;
+            if (s.level < 0)
+                return Error("pages to drop at " + std::to_string(addr) + " outside memory inherited from the parent");
+            if (size_t(s.level) >= in_.level_fds.size() || in_.level_fds[size_t(s.level)] < 0)
+                return Error("no pages image open for the pages at " + std::to_string(addr));
+            int fd = in_.level_fds[size_t(s.level)];
+            gets_pages[vi] = true;
+            while (len) {
+                uint64_t take = std::min(len, kFillChunk);
+                bool contiguous = cur.nr_iov && cur.fd == fd && cur.file_off + cur.bytes == file_off;
+                if (!contiguous || cur.nr_iov >= kMaxIovPerJob || cur.bytes + take > kFillChunk) close_job();
+                if (!cur.nr_iov) {
+                    cur.file_off = file_off;
+                    cur.fd = fd;
+                    cur.first_iov = uint32_t(iovs.size());
+                }
+                iovs.push_back({static_cast<unsigned long>(addr), static_cast<unsigned long>(take)});
+                ++cur.nr_iov;
+                cur.bytes += take;
+                addr += take;
+                len -= take;
+                file_off += take;
+            }
         }
     }
     close_job();
@@ -156,7 +164,6 @@ Status PlanBuilder::add_memory() {
     head_.iovs_off = append(iovs);
     head_.nr_specials = uint32_t(specials.size());
     head_.specials_off = append(specials);
-    head_.pages_fd = in_.pages_fd;
     head_.nr_workers = fills.size() > 1 ? std::min<uint32_t>(in_.nr_workers, RESTORE_MAX_WORKERS) : 0;
     head_.page_size = in_.page_size;
     head_.unmap_end = in_.unmap_end;

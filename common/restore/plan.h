@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/images/checkpoint.h"
+#include "common/images/page_chain.h"
 #include "common/util/result.h"
 #include "pie/restorer/plan.h"
 
@@ -23,8 +24,10 @@ struct CurrentSpecial {
 struct PlanInputs {
     const images::TaskImages *task = nullptr;
     uint64_t page_size = 4096;
-    uint64_t pages_data_offset = 4096;     // where page data starts in pages-<id>.img
-    int pages_fd = -1;
+    // Where the task's pages are (through the parent images of an
+    // incremental dump), and the pages file of each level of that chain.
+    const std::vector<images::PageSource> *sources = nullptr;
+    std::vector<int> level_fds;
     std::map<uint32_t, int> file_fds;      // FileEntry id -> service fd (mapped files, exe)
     std::map<uint64_t, int> shmem_fds;     // Vma.shmem_id -> fd of the recreated shared object
     std::vector<int> close_fds;            // service fds the restorer closes

@@ -16,16 +16,17 @@ constexpr uint64_t kChunk = 8ull << 20;
 
 struct Job {
     uint64_t dst, len, file_off;
+    int fd;
 };
 
-Status run_jobs(const std::vector<Job> &jobs, int pages_fd) {
+Status run_jobs(const std::vector<Job> &jobs) {
     std::atomic<size_t> next{0};
     std::atomic<int> error{0};
     auto worker = [&]() {
         for (size_t i; (i = next++) < jobs.size() && !error;) {
             uint64_t done = 0;
             while (done < jobs[i].len) {
-                ssize_t n = ::pread(pages_fd, reinterpret_cast<void *>(jobs[i].dst + done), jobs[i].len - done,
+                ssize_t n = ::pread(jobs[i].fd, reinterpret_cast<void *>(jobs[i].dst + done), jobs[i].len - done,
                                     off_t(jobs[i].file_off + done));
                 if (n < 0 && errno == EINTR) continue;
                 if (n <= 0) {
@@ -73,32 +74,37 @@ Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<cons
     return pm;
 }
 
-Status fill_premapped(const images::TaskImages &t, const std::map<uint64_t, uint64_t> &at, int pages_fd,
-                      uint64_t page) {
+Status fill_premapped(const images::TaskImages &t, const std::vector<images::PageSource> &sources,
+                      const std::map<uint64_t, uint64_t> &at, const std::vector<int> &level_fds) {
     std::vector<Job> jobs;
-    uint64_t file_off = page;  // data starts after the header page
     size_t vi = 0;
-    for (const auto &e : t.pagemap) {
-        if (e.flags() & images::PAGEMAP_IN_PARENT) continue;
-        uint64_t addr = e.vaddr(), len = e.nr_pages() * page;
-        while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
-        auto it = vi < t.vmas.size() ? at.find(t.vmas[vi].start()) : at.end();
-        bool zero = e.flags() & images::PAGEMAP_ZERO;
-        if (it != at.end()) {
-            uint64_t dst = it->second + (addr - t.vmas[vi].start());
-            if (zero) {
+    for (const auto &s : sources) {
+        // VMA by VMA: a source may span neighbours.
+        for (uint64_t addr = s.vaddr, end = s.vaddr + s.len; addr < end;) {
+            while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
+            if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
+                return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
+            uint64_t len = std::min(end, t.vmas[vi].end()) - addr;
+            uint64_t file_off = s.file_off + (addr - s.vaddr);
+            auto it = at.find(t.vmas[vi].start());
+            uint64_t here = addr;
+            addr += len;
+            if (it == at.end()) continue;
+            uint64_t dst = it->second + (here - t.vmas[vi].start());
+            if (s.level < 0) {
                 // Pages the parent has and this task does not: drop them
                 // from the inherited copy (they read as zero again).
                 if (::madvise(reinterpret_cast<void *>(dst), len, MADV_DONTNEED) != 0)
                     return Error::from_errno("drop pages of an inherited vma");
-            } else {
-                for (uint64_t done = 0; done < len; done += kChunk)
-                    jobs.push_back({dst + done, std::min(kChunk, len - done), file_off + done});
+                continue;
             }
+            if (size_t(s.level) >= level_fds.size() || level_fds[size_t(s.level)] < 0)
+                return Error("no pages image open for the pages at " + std::to_string(here));
+            for (uint64_t done = 0; done < len; done += kChunk)
+                jobs.push_back({dst + done, std::min(kChunk, len - done), file_off + done, level_fds[size_t(s.level)]});
         }
-        if (!zero) file_off += len;
     }
-    return run_jobs(jobs, pages_fd);
+    return run_jobs(jobs);
 }
 
 }  // namespace stasis::restore

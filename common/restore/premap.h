@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/images/checkpoint.h"
+#include "common/images/page_chain.h"
 #include "common/proc/maps.h"
 #include "common/util/result.h"
 
@@ -33,10 +34,11 @@ struct Premap {
 Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<const images::Vma *> &vmas, uint64_t page,
                             const std::vector<proc::Mapping> &self);
 
-// Fills the premapped VMAs of `t` (at: VMA start -> premap address) from
-// its pages image with several threads: data entries are read into place,
-// PAGEMAP_ZERO entries are dropped from the (inherited) copy.
-Status fill_premapped(const images::TaskImages &t, const std::map<uint64_t, uint64_t> &at, int pages_fd,
-                      uint64_t page);
+// Fills the premapped VMAs of `t` (at: VMA start -> premap address) with
+// several threads: data is read into place from the pages image of its
+// level (`level_fds`, see page_sources.h), zero sources (PAGEMAP_ZERO) are
+// dropped from the (inherited) copy.
+Status fill_premapped(const images::TaskImages &t, const std::vector<images::PageSource> &sources,
+                      const std::map<uint64_t, uint64_t> &at, const std::vector<int> &level_fds);
 
 }  // namespace stasis::restore

@@ -20,10 +20,12 @@
 #include "arch/arch.h"
 #include "common/files/sysv_shm.h"
 #include "common/images/images.h"
+#include "common/images/page_chain.h"
 #include "common/ptrace/ptrace.h"
 #include "common/restore/checks.h"
 #include "common/restore/child.h"
 #include "common/restore/finish.h"
+#include "common/restore/page_sources.h"
 #include "common/restore/spawn.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
@@ -135,6 +137,14 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     ro.expect_arch = arch::kImageArch;
     ro.expect_page_size = page_size;
     STASIS_ASSIGN(images::Checkpoint cp, images::read_checkpoint(opts.images_dir, ro));
+    if (cp.inventory.dump_kind() == "pre-dump")
+        return Error(opts.images_dir + " is a pre-dump: it holds memory only; restore the dump made with "
+                                       "--prev-images-dir on top of it");
+    STASIS_ASSIGN(auto parents, images::read_parents(opts.images_dir, cp.inventory, ro));
+    STASIS_ASSIGN(std::vector<TaskPages> pages, resolve_tree_pages(opts.images_dir, cp, parents, page_size));
+    if (!parents.empty())
+        log::info("memory read through ", parents.size(), " parent image director",
+                  parents.size() == 1 ? "y" : "ies");
     files::RestoreFileOptions fo;
     fo.images_dir = opts.images_dir;
     fo.page_size = page_size;
@@ -154,6 +164,7 @@ Result<int> restore_tree(const RestoreOptions &opts) {
         a.cp = &cp;
         a.index = 0;
         a.opts = &opts;
+        a.pages = &pages;
         a.file_opts = fo;
         a.controls = controls.get();
         child_main(a);

@@ -123,7 +123,7 @@ static long fill_one(struct restore_plan *plan, struct restore_fill *f) {
     uint64_t off = f->file_off;
     uint64_t left = f->bytes;
     while (left) {
-        long r = SYS5(preadv, plan->pages_fd, iov, n, (unsigned long)off, (unsigned long)(off >> 16 >> 16));
+        long r = SYS5(preadv, f->fd, iov, n, (unsigned long)off, (unsigned long)(off >> 16 >> 16));
         if (r == -4) continue; /* EINTR */
         if (is_err(r)) return r;
         if (r == 0) return -5; /* the pages image ended early: EIO */

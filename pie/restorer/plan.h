@@ -63,12 +63,15 @@ struct restore_iovec {
 };
 
 /* One preadv(2) job: `nr_iov` iovecs starting at `first_iov`, read from the
- * pages image at `file_off`, back to back. */
+ * pages image `fd` (this checkpoint's or a parent's) at `file_off`, back to
+ * back. */
 struct restore_fill {
     uint64_t file_off;
     uint32_t first_iov;
     uint32_t nr_iov;
     uint64_t bytes;
+    int32_t fd;
+    uint32_t pad;
 };
 
 /* A kernel-provided mapping ([vdso], [vvar], [vvar_vclock] ...) of the
@@ -163,7 +166,7 @@ struct restore_plan {
     uint64_t page_size;
 
     /* Memory. */
-    int32_t pages_fd;
+    uint32_t pad_memory;
     uint32_t nr_workers;
     uint32_t nr_vmas;
     uint32_t nr_fills;

@@ -229,7 +229,7 @@ def check_json_is_valid():
     expect(len(names) == len(set(names)) >= 20, f"feature names {names}")
     for f in report["features"]:
         expect(f["status"] in ("ok", "warn", "missing"), f"status {f}")
-    expect(report["dirty_tracking"] in ("uffd-wp-async", "soft-dirty", "page-hashes"), "dirty_tracking")
+    expect(report["dirty_tracking"] in ("uffd-wp", "soft-dirty", "content"), "dirty_tracking")
     kinds = [m["name"] for m in report["special_mappings"]]
     if "[vdso]" in kinds:
         expect(report["vdso"]["symbols"], "vDSO symbols missing")

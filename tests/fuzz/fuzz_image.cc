@@ -69,7 +69,7 @@ void check_meaning(const google::protobuf::Message &file) {
     } else if (auto *mm = dynamic_cast<const MmImage *>(&file)) {
         t.mm = mm->mm();
         t.vmas = copy_records(mm->vmas());
-        (void)validate::mm(t, index, kPageSize);
+        (void)validate::mm(t, index, kPageSize, mm->mm().vma_count() & 1);
     } else if (auto *pm = dynamic_cast<const PagemapImage *>(&file)) {
         t.pagemap = copy_records(pm->entries());
         (void)validate::pagemap(t, kPageSize, pm->head().pages_id() & 1);

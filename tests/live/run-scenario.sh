@@ -16,6 +16,15 @@
 #                           dump normally, then restore with STASIS_FAULT=STAGE:
 #                           the restore must fail, leave no process with the
 #                           program's PID, and leave the images byte-identical
+#   --pre-dumps N           before the dump, N chained pre-dumps (pre1..preN, each
+#                           on top of the one before) while the program runs;
+#                           the dump then goes on top of preN. After pre-dump i
+#                           the runner creates WORKDIR/predumped.i and, if the
+#                           program created WORKDIR/phases, waits for its
+#                           WORKDIR/phase.i (it changes memory in between). The
+#                           final pages image must be smaller than half of
+#                           pre1's, and the tracking keeper must be gone after
+#                           the dump
 #   --ready-cmd CMD         ready when `CMD WORKDIR PID` exits 0 (polled), instead
 #                           of when WORKDIR/ready appears
 #   --check-cmd CMD         the verdict is `CMD WORKDIR PID` (exit 0 = PASS, last
@@ -38,12 +47,13 @@ usage() {
 [ $# -ge 2 ] || usage
 stasis=$1 prog=$2
 shift 2
-mode=cr leave_running=0 shell_job=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
+mode=cr leave_running=0 shell_job=0 pre_dumps=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
 while [ $# -gt 0 ]; do
   case $1 in
     --no-cr) mode=selftest ;;
     --leave-running) leave_running=1 ;;
     --shell-job) shell_job=1 ;;
+    --pre-dumps) pre_dumps=${2:?--pre-dumps needs a count}; shift ;;
     --expect-dump-fail) dump_fault=${2:?--expect-dump-fail needs a stage}; shift ;;
     --expect-restore-fail) restore_fault=${2:?--expect-restore-fail needs a stage}; shift ;;
     --ready-cmd) ready_cmd=${2:?--ready-cmd needs a command}; shift ;;
@@ -141,7 +151,7 @@ finish() {
   # finish RESULT REASON: print the verdict and exit 0 (PASS), 77 (SKIP), 1 (FAIL).
   result=$1 reason=$2
   if [ "$result" != PASS ] && [ "$result" != SKIP ]; then
-    for f in prog.log dump.err dump.log restore.err restore.log check-cmd.log; do show_tail "$workdir/$f"; done
+    for f in prog.log pre1.err pre2.err dump.err dump.log restore.err restore.log check-cmd.log; do show_tail "$workdir/$f"; done
   fi
   echo "$name: $result${reason:+: $reason}"
   case $result in PASS) exit 0 ;; SKIP) exit 77 ;; *) exit 1 ;; esac
@@ -223,8 +233,47 @@ say "ready"
 stasis_args=()
 [ "$shell_job" = 1 ] && stasis_args+=(--shell-job)
 
+# ---- pre-dumps -------------------------------------------------------------
+keeper_pids=()
+dump_args=()   # for the dump only
+run_pre_dumps() {
+  local i prev=() log kp
+  for ((i = 1; i <= pre_dumps; i++)); do
+    say "stasis pre-dump -t $pid -D pre$i${prev:+ ${prev[*]}}"
+    log=$workdir/pre$i.log
+    mkdir -p "$workdir/pre$i"
+    timeout --kill-after=5 "$timeout" "$stasis" pre-dump -t "$pid" -D "$workdir/pre$i" "${prev[@]}" \
+      -o "$log" -v4 2>"$workdir/pre$i.err" || { show_tail "$log"; finish FAIL "stasis pre-dump $i failed"; }
+    [ -e "$workdir/pre$i/inventory.img" ] || finish FAIL "pre-dump $i wrote no inventory.img"
+    ours_alive "$pid" || finish FAIL "PID $pid is gone after pre-dump $i"
+    untraced_and_running "$pid" || finish FAIL "$reason"
+    kp=$(sed -n 's/.*dirty tracking kept by process \([0-9]*\).*/\1/p' "$log" | tail -n1)
+    [ -n "$kp" ] && keeper_pids+=("$kp")
+    touch "$workdir/predumped.$i"
+    if [ -e "$workdir/phases" ]; then
+      wait_until "$timeout" "the program's phase $i" test -e "$workdir/phase.$i" || finish FAIL "$reason"
+    fi
+    prev=(--prev-images-dir "../pre$i")
+  done
+  dump_args+=(--prev-images-dir "../pre$pre_dumps")
+}
+
+# After the final dump: it really was incremental, and no keeper is left.
+check_incremental() {
+  local first last kp
+  first=$(stat -c %s "$workdir/pre1/pages-$pid.img" 2>/dev/null || echo 0)
+  last=$(stat -c %s "$images/pages-$pid.img" 2>/dev/null || echo 0)
+  [ "$last" -lt $((first / 2)) ] ||
+    finish FAIL "the dump on top of $pre_dumps pre-dump(s) saved $last bytes, pre-dump 1 saved $first: not incremental"
+  for kp in "${keeper_pids[@]}"; do
+    wait_until 10 "tracking keeper $kp to exit" eval "! pid_alive $kp" ||
+      finish FAIL "the tracking keeper (PID $kp) still runs after the dump"
+  done
+  say "incremental: pages-$pid.img $last bytes after pre1's $first; keepers gone"
+}
+
 run_dump() {
-  local fault=$1 args=("${stasis_args[@]}")
+  local fault=$1 args=("${stasis_args[@]}" "${dump_args[@]}")
   [ "$leave_running" = 1 ] && args+=(--leave-running)
   mkdir -p "$images"
   say "stasis dump -t $pid${fault:+ (STASIS_FAULT=$fault)}"
@@ -248,8 +297,10 @@ if [ "$mode" = cr ]; then
     untraced_and_running "$pid" || finish FAIL "$reason"
     say "dump failed as injected; PID $pid still runs, untraced"
   else
+    [ "$pre_dumps" -gt 0 ] && run_pre_dumps
     run_dump '' || finish FAIL "stasis dump failed (exit $?)"
     [ -e "$images/inventory.img" ] || finish FAIL "dump succeeded but wrote no inventory.img"
+    [ "$pre_dumps" -gt 0 ] && check_incremental
     if [ "$leave_running" = 1 ]; then
       ours_alive "$pid" || finish FAIL "PID $pid is gone after dump --leave-running"
       untraced_and_running "$pid" || finish FAIL "$reason"
