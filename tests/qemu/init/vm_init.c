@@ -50,7 +50,7 @@
 enum result { PASS, FAIL, SKIP };
 static const char *const result_names[] = {"PASS", "FAIL", "SKIP"};
 
-enum mode { MODE_CR, MODE_LEAVE_RUNNING };
+enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP };
 
 struct scenario {
     char name[128];
@@ -479,6 +479,55 @@ static bool start_and_wait_ready(struct run *r) {
     return true;
 }
 
+static long file_bytes(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Two pre-dumps, each on top of the one before, while the program runs
+ * (tests/live/run-scenario.sh --pre-dumps 2): after pre-dump i the program
+ * may change its memory (WORKDIR/predumped.i, then its WORKDIR/phase.i). */
+static bool pre_dumps(struct run *r) {
+    char pid[16], phases[300];
+    snprintf(pid, sizeof(pid), "%d", (int)r->pid);
+    workfile(r, phases, sizeof(phases), "phases");
+    for (int i = 1; i <= 2; i++) {
+        char name[32], dir[300], log[300], err[300], mark[300], prev[32];
+        snprintf(name, sizeof(name), "pre%d", i);
+        workfile(r, dir, sizeof(dir), name);
+        snprintf(name, sizeof(name), "pre%d.log", i);
+        workfile(r, log, sizeof(log), name);
+        snprintf(name, sizeof(name), "pre%d.err", i);
+        workfile(r, err, sizeof(err), name);
+        snprintf(prev, sizeof(prev), "../pre%d", i - 1);
+        mkdir(dir, 0755);
+        char *argv[] = {STASIS, "pre-dump", "-t", pid, "-D", dir, "-o", log, "-v4", NULL, NULL, NULL};
+        if (i > 1) argv[9] = "--prev-images-dir", argv[10] = prev;
+        double t0 = now_s();
+        int st = run_command(argv, err, settings.timeout_s);
+        if (st != 0) return finish(r, FAIL, "stasis pre-dump %d failed (status %d)", i, st);
+        char why[256];
+        if (!ours_alive(r)) return finish(r, FAIL, "PID %d is gone after pre-dump %d", (int)r->pid, i);
+        if (!untraced_and_running(r->pid, why, sizeof(why)))
+            return finish(r, FAIL, "PID %d after pre-dump %d: %s", (int)r->pid, i, why);
+        say("STASIS-VM %s %s PRE-DUMPED %d in %.1f s", STASIS_VM_ARCH, r->sc->name, i, now_s() - t0);
+        snprintf(name, sizeof(name), "predumped.%d", i);
+        workfile(r, mark, sizeof(mark), name);
+        int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) close(fd);
+        if (exists(phases)) {
+            snprintf(name, sizeof(name), "phase.%d", i);
+            workfile(r, mark, sizeof(mark), name);
+            double deadline = now_s() + settings.timeout_s;
+            while (!exists(mark)) {
+                if (now_s() >= deadline) return finish(r, FAIL, "timed out waiting for the program's phase %d", i);
+                sleep_ms(20);
+            }
+        }
+    }
+    return true;
+}
+
 static bool dump(struct run *r) {
     char pid[16], images[300], log[300], err[300];
     snprintf(pid, sizeof(pid), "%d", (int)r->pid);
@@ -486,8 +535,9 @@ static bool dump(struct run *r) {
     workfile(r, log, sizeof(log), "dump.log");
     workfile(r, err, sizeof(err), "dump.err");
     mkdir(images, 0755);
-    char *argv[] = {STASIS, "dump", "-t", pid, "-D", images, "-o", log, "-v4", NULL, NULL};
+    char *argv[] = {STASIS, "dump", "-t", pid, "-D", images, "-o", log, "-v4", NULL, NULL, NULL};
     if (r->sc->mode == MODE_LEAVE_RUNNING) argv[9] = "--leave-running";
+    if (r->sc->mode == MODE_PRE_DUMP) argv[9] = "--prev-images-dir", argv[10] = "../pre2";
     double t0 = now_s();
     int st = run_command(argv, err, settings.timeout_s);
     if (st == -1) return finish(r, FAIL, "stasis dump timed out after %ds", settings.timeout_s);
@@ -500,6 +550,19 @@ static bool dump(struct run *r) {
     join(inventory, sizeof(inventory), images, "inventory.img");
     if (!exists(inventory)) return finish(r, FAIL, "dump succeeded but wrote no inventory.img");
     say("STASIS-VM %s %s DUMPED in %.1f s", STASIS_VM_ARCH, r->sc->name, now_s() - t0);
+    if (r->sc->mode == MODE_PRE_DUMP) {
+        /* It really was incremental: far less than the first pre-dump. */
+        char first[320], last[320], name[64];
+        snprintf(name, sizeof(name), "pre1/pages-%d.img", (int)r->pid);
+        workfile(r, first, sizeof(first), name);
+        snprintf(name, sizeof(name), "pages-%d.img", (int)r->pid);
+        join(last, sizeof(last), images, name);
+        long a = file_bytes(first), b = file_bytes(last);
+        if (a <= 0 || b < 0 || b >= a / 2)
+            return finish(r, FAIL, "the dump on top of 2 pre-dumps saved %ld bytes, pre-dump 1 %ld: not incremental",
+                          b, a);
+        say("STASIS-VM %s %s INCREMENTAL %ld bytes after %ld", STASIS_VM_ARCH, r->sc->name, b, a);
+    }
 
     if (r->sc->mode == MODE_LEAVE_RUNNING) {
         char why[256];
@@ -599,12 +662,15 @@ static enum result run_scenario(const struct scenario *sc) {
         join(r.workdir, sizeof(r.workdir), WORK_ROOT, sc->name);
         remove_tree(r.workdir);
         mkdir(r.workdir, 0755);
-        if (start_and_wait_ready(&r) && dump(&r) && (sc->mode == MODE_LEAVE_RUNNING || restore(&r))) check(&r);
+        if (start_and_wait_ready(&r) && (sc->mode != MODE_PRE_DUMP || pre_dumps(&r)) && dump(&r) &&
+            (sc->mode == MODE_LEAVE_RUNNING || restore(&r)))
+            check(&r);
     }
     say("STASIS-VM %s %s %s %s%s(%.1f s)", STASIS_VM_ARCH, sc->name, result_names[r.result], r.reason,
         r.reason[0] ? " " : "", now_s() - t0);
     if (r.workdir[0] && (r.result == FAIL || settings.pass_logs)) {
-        const char *logs[] = {"prog.log", "verdict", "dump.err", "dump.log", "restore.err", "restore.log"};
+        const char *logs[] = {"prog.log", "verdict", "pre1.log", "pre2.log",   "dump.err",
+                              "dump.log", "restore.err", "restore.log"};
         for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) show_tail(&r, logs[i]);
     }
     kill_everything();
@@ -626,7 +692,7 @@ static bool selected(const char *name) {
     return false;
 }
 
-/* Lines: "<scenario> cr|leave-running [feature,feature...]"; '#' comments. */
+/* Lines: "<scenario> cr|leave-running|pre-dump [feature,feature...]"; '#' comments. */
 static int read_scenarios(struct scenario *out, int max) {
     static char buf[64 * 1024];
     if (read_file(SCENARIO_LIST, buf, sizeof(buf)) < 0) die("cannot read %s: %s", SCENARIO_LIST, strerror(errno));
@@ -644,6 +710,8 @@ static int read_scenarios(struct scenario *out, int max) {
             sc->mode = MODE_CR;
         else if (strcmp(mode, "leave-running") == 0)
             sc->mode = MODE_LEAVE_RUNNING;
+        else if (strcmp(mode, "pre-dump") == 0)
+            sc->mode = MODE_PRE_DUMP;
         else
             die("unknown mode '%s' in %s", mode, SCENARIO_LIST);
     }
