@@ -19,6 +19,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/dump/dump_steps.h"
@@ -139,16 +140,24 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     STASIS_TRY(collect_fds(pid, files, out.task));
 
     // What changed since the parent images, before the parasite writes to
-    // the stack; tracking armed again for the next dump.
+    // the stack; tracking armed again for the next dump. The mappings read
+    // here are the ones dumped (reading smaps walks every page table: once
+    // is enough); our own userfaultfd's "uw" flags in them are stripped.
+    std::optional<std::vector<proc::Mapping>> tracked_maps;
     if (inc) {
-        STASIS_ASSIGN(auto now, proc::read_smaps(pid));
-        STASIS_TRY(inc->track(proc, now));
+        STASIS_ASSIGN(tracked_maps, proc::read_smaps(pid));
+        STASIS_TRY(inc->track(proc, *tracked_maps));
     }
 
     STASIS_ASSIGN(auto parasite, parasite::Parasite::inject(proc));
     STASIS_ASSIGN(TaskState state, collect_task_state(proc, *parasite, stat, status));
 
-    STASIS_ASSIGN(auto maps, proc::read_smaps(pid));
+    std::vector<proc::Mapping> maps;
+    if (tracked_maps) {
+        maps = std::move(*tracked_maps);
+    } else {
+        STASIS_ASSIGN(maps, proc::read_smaps(pid));
+    }
     STASIS_ASSIGN(auto pages, images::RawImageWriter::create(opts.images_dir, "pages-" + std::to_string(pid) + ".img",
                                                              images::IMAGE_PAGES, page_size));
     mem::MemoryDumpContext mctx;
@@ -277,14 +286,19 @@ Status dump_tree(const DumpOptions &opts) {
         return st;
     }
 
+    // Frozen until released, or until killed (SIGKILL sent: the time the
+    // kernel then takes to free its memory is not time it waits for us).
+    double frozen = 0;
     if (opts.leave_running) {
         STASIS_TRY(tree.release());
+        frozen = frozen_ms(frozen_at);
         log::info("dump complete; the tree keeps running");
     } else {
+        frozen = frozen_ms(frozen_at);
         STASIS_TRY(tree.kill_all());
         log::info("dump complete; the tree was killed");
     }
-    log::info("the tree was frozen for ", frozen_ms(frozen_at), " ms");
+    log::info("the tree was frozen for ", frozen, " ms");
     return ok();
 }
 

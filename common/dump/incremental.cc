@@ -124,9 +124,12 @@ Status Incremental::track(ptrace::FrozenProcess &proc, const std::vector<proc::M
         if (kept == kept_uffds_.end()) {
             for (const auto &m : maps) mem::add_range(t.dirty, m.start, m.end);  // never tracked
         } else {
-            consumed_ = true;
+            // Re-protecting or unregistering changes what the parent's
+            // keeper certifies; a plain scan does not.
+            if (rearm_uffd || opts_.leave_running) consumed_ = true;
             mem::UffdTracker tracker(pid, kept->second.get());
-            STASIS_TRY(tracker.collect(maps, rearm_uffd, t.dirty, t.ours));
+            // A tree killed after the dump needs no cleaning up.
+            STASIS_TRY(tracker.collect(maps, rearm_uffd, opts_.leave_running, t.dirty, t.ours));
             if (rearm_uffd) t.uffd = std::move(kept->second);
         }
     } else if (t.has_parent && collect_ == mem::DirtyMode::soft_dirty) {
@@ -147,7 +150,7 @@ Status Incremental::track(ptrace::FrozenProcess &proc, const std::vector<proc::M
             mem::Ranges all_new;
             t.uffd = std::move(*made);
             mem::UffdTracker tracker(pid, t.uffd.get());
-            st = tracker.collect(maps, true, all_new, t.ours);
+            st = tracker.collect(maps, true, false, all_new, t.ours);
         }
         if (!st.ok()) {
             // Not fatal: the next dump saves this process's memory in full.

@@ -119,7 +119,9 @@ Status one_pagemap_entry(const TaskImages &task, size_t i, uint64_t page_size, b
             return Error(log::cat(range(e.vaddr(), end), " overlaps entry #", i - 1, " ",
                                   range(prev.vaddr(), prev_end)));
     }
-    STASIS_TRY(std::move(covered_by_vmas(task.vmas, e.vaddr(), end, true)).context(range(e.vaddr(), end)));
+    // Context made only on failure: pagemaps have hundreds of thousands of entries.
+    if (auto st = covered_by_vmas(task.vmas, e.vaddr(), end, true); !st.ok())
+        return std::move(st).error().context(range(e.vaddr(), end));
     if (e.flags() & PAGEMAP_ZERO) {
         // "The parent has these pages, this task has not": only meaningful
         // inside memory inherited from the parent.
@@ -148,8 +150,10 @@ Status mm(const TaskImages &task, const FileIndex &files, uint64_t page_size, bo
 Status pagemap(const TaskImages &task, uint64_t page_size, bool has_parent) {
     if (task.pagemap.size() > kMaxPagemapEntries)
         return Error(log::cat(task.pagemap.size(), " entries (at most ", kMaxPagemapEntries, ")"));
-    for (size_t i = 0; i < task.pagemap.size(); i++)
-        STASIS_TRY(std::move(one_pagemap_entry(task, i, page_size, has_parent)).context(log::cat("entry #", i)));
+    for (size_t i = 0; i < task.pagemap.size(); i++) {
+        if (auto st = one_pagemap_entry(task, i, page_size, has_parent); !st.ok())
+            return std::move(st).error().context(log::cat("entry #", i));
+    }
     return ok();
 }
 

@@ -194,7 +194,7 @@ Status UffdTracker::enable(int uffd) {
     return ok();
 }
 
-Status UffdTracker::collect(const std::vector<proc::Mapping> &maps, bool rearm, Ranges &dirty,
+Status UffdTracker::collect(const std::vector<proc::Mapping> &maps, bool rearm, bool unregister, Ranges &dirty,
                             std::vector<uint64_t> &ours) {
     std::string path = proc::proc_path(pid_, "pagemap");
     images::Fd pm(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -229,8 +229,10 @@ Status UffdTracker::collect(const std::vector<proc::Mapping> &maps, bool rearm, 
             ++registered;
             for (const auto &w : written) add_range(dirty, w.first, w.second);
         }
-        if (rearm) ours.push_back(m.start);
-        else uffd_unregister(uffd_, m.start, m.end);
+        // Ours even once unregistered: a list of mappings read before
+        // still shows our "uw".
+        ours.push_back(m.start);
+        if (!rearm && unregister) uffd_unregister(uffd_, m.start, m.end);
     }
     log::debug("process ", pid_, ": uffd-wp: ", registered, " tracked mapping(s), ", fresh, " new", foreign ? ", " : "",
                foreign ? std::to_string(foreign) + " registered by the program itself" : "");

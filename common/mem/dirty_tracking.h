@@ -66,11 +66,14 @@ public:
     // ranges to add to `dirty`; a mapping not registered with our
     // userfaultfd counts as written in full. With `rearm`, unregistered
     // mappings are registered and everything is write-protected again in
-    // the same walk; without it, our registrations are dropped (the task is
-    // left without any trace of tracking). `ours` receives the start of
-    // every mapping registered with our userfaultfd afterwards (their "uw"
-    // VmFlag is ours, not the program's).
-    Status collect(const std::vector<proc::Mapping> &maps, bool rearm, Ranges &dirty, std::vector<uint64_t> &ours);
+    // the same walk; without it, with `unregister`, our registrations are
+    // dropped (the task is left without any trace of tracking; not worth
+    // the time when the task is killed next). `ours` receives the start of
+    // every mapping registered with our userfaultfd (also when this call
+    // unregistered it): in `maps`, their "uw" VmFlag is ours, not the
+    // program's.
+    Status collect(const std::vector<proc::Mapping> &maps, bool rearm, bool unregister, Ranges &dirty,
+                   std::vector<uint64_t> &ours);
 
 private:
     Status scan(uint64_t start, uint64_t end, bool rearm, Ranges &dirty, bool *tracked);

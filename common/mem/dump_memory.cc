@@ -160,15 +160,20 @@ Status cow_runs(proc::PagemapReader &mine, proc::PagemapReader &parent, const pr
 // Queues a run for copying, split where pages are shared with another
 // process (pagemap's exclusive bit clear): those must be read through
 // /proc/PID/mem so the copy leaves them shared (see page_copy.h).
+// `entries` may hold the pagemap of the run already (from `entries_at`).
 Status add_copy_runs(proc::PagemapReader &pm, const proc::PageRun &r, uint64_t page, bool readable,
-                     std::vector<CopyRun> &copy) {
+                     std::vector<CopyRun> &copy, const uint64_t *entries = nullptr) {
     if (!readable) {
         copy.push_back({r.start, r.npages * page, true});
         return ok();
     }
-    std::vector<uint64_t> e;
-    STASIS_TRY(pm.read(r.start, r.start + r.npages * page, e));
-    for (size_t i = 0; i < e.size(); ++i) {
+    std::vector<uint64_t> read;
+    if (!entries) {
+        STASIS_TRY(pm.read(r.start, r.start + r.npages * page, read));
+        entries = read.data();
+    }
+    const uint64_t *e = entries;
+    for (size_t i = 0; i < r.npages; ++i) {
         bool shared = proc::pagemap::present(e[i]) && !proc::pagemap::exclusive(e[i]);
         uint64_t addr = r.start + i * page;
         if (!copy.empty() && copy.back().via_proc_mem == shared && copy.back().vaddr + copy.back().len == addr)
@@ -207,6 +212,9 @@ public:
             // keep the tree frozen for a full read of its memory.
         }
         if (compare) STASIS_TRY(compare_pages(r, verdict));
+        // One pagemap read for the whole run: its saved pieces are many
+        // and small when a few scattered pages changed.
+        STASIS_TRY(pm_.read(r.start, r.start + r.npages * page_, entries_));
         for (uint64_t i = 0; i < r.npages;) {
             uint64_t j = i;
             while (j < r.npages && verdict[j] == verdict[i]) ++j;
@@ -219,7 +227,7 @@ public:
                 out_.pagemap.push_back(e);
                 out_.in_parent += piece.npages;
             } else {
-                STASIS_TRY(save(piece, readable));
+                STASIS_TRY(save(piece, readable, readable ? entries_.data() + i : nullptr));
             }
             i = j;
         }
@@ -235,13 +243,13 @@ public:
     }
 
 private:
-    Status save(const proc::PageRun &r, bool readable) {
+    Status save(const proc::PageRun &r, bool readable, const uint64_t *entries = nullptr) {
         images::PagemapEntry e;
         e.set_vaddr(r.start);
         e.set_nr_pages(r.npages);
         out_.pagemap.push_back(e);
         out_.pages += r.npages;
-        return add_copy_runs(pm_, r, page_, readable, copy_);
+        return add_copy_runs(pm_, r, page_, readable, copy_, entries);
     }
 
     // Content comparison (no tracking to trust): pages equal to the parent's
@@ -279,6 +287,7 @@ private:
     const MemoryDumpContext &ctx_;
     DumpedMemory &out_;
     std::vector<CopyRun> &copy_;
+    std::vector<uint64_t> entries_;
     int mem_ = -1;
 };
 
