@@ -254,7 +254,9 @@ private:
 
     // Content comparison (no tracking to trust): pages equal to the parent's
     // copy become 1, the others 0. Read through /proc/PID/mem, which leaves
-    // pages shared copy-on-write as they are.
+    // pages shared copy-on-write as they are, in batches: the process's
+    // pages a few hundred at a time, the parent's copy in pieces as long as
+    // they lie back to back in one pages file.
     Status compare_pages(const proc::PageRun &r, std::vector<uint8_t> &verdict) {
         const ParentPages &parent = *ctx_.parent_pages;
         if (mem_ < 0) {
@@ -262,21 +264,46 @@ private:
             mem_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
             if (mem_ < 0) return Error::from_errno("open " + path);
         }
-        std::vector<char> mine(page_), theirs(page_);
-        for (uint64_t i = 0; i < r.npages; ++i) {
-            if (verdict[i] != 2) continue;
-            uint64_t a = r.start + i * page_;
-            verdict[i] = 0;
-            if (::pread(mem_, mine.data(), page_, off_t(a)) != ssize_t(page_)) continue;  // saved: it says why
-            auto it = std::upper_bound(parent.sources.begin(), parent.sources.end(), a,
-                                       [](uint64_t v, const images::PageSource &s) { return v < s.vaddr; });
-            if (it == parent.sources.begin()) continue;
-            --it;
-            if (it->level < 0 || a >= it->vaddr + it->len || size_t(it->level) >= parent.level_fds.size()) continue;
-            off_t off = off_t(it->file_off + (a - it->vaddr));
-            if (::pread(parent.level_fds[size_t(it->level)], theirs.data(), page_, off) != ssize_t(page_))
-                return Error::from_errno(log::cat("read the parent images' copy of page ", log::hex(a)));
-            verdict[i] = std::memcmp(mine.data(), theirs.data(), page_) == 0 ? 1 : 0;
+        constexpr uint64_t kBatch = 256;
+        mine_.resize(kBatch * page_);
+        theirs_.resize(kBatch * page_);
+        for (uint64_t i = 0; i < r.npages;) {
+            if (verdict[i] != 2) {
+                ++i;
+                continue;
+            }
+            uint64_t j = i;
+            while (j < r.npages && j - i < kBatch && verdict[j] == 2) ++j;
+            uint64_t a = r.start + i * page_, len = (j - i) * page_;
+            ssize_t got = ::pread(mem_, mine_.data(), len, off_t(a));
+            // Pages that cannot be read here are saved: the copy says why.
+            uint64_t readable = got > 0 ? uint64_t(got) / page_ : 0;
+            for (uint64_t k = i; k < j;) {
+                uint64_t addr = r.start + k * page_;
+                verdict[k] = 0;
+                if (k - i >= readable) {
+                    ++k;
+                    continue;
+                }
+                auto it = std::upper_bound(parent.sources.begin(), parent.sources.end(), addr,
+                                           [](uint64_t v, const images::PageSource &s) { return v < s.vaddr; });
+                if (it == parent.sources.begin() || (--it)->level < 0 || addr >= it->vaddr + it->len ||
+                    size_t(it->level) >= parent.level_fds.size()) {
+                    ++k;
+                    continue;
+                }
+                // As many pages as this source and the batch both cover.
+                uint64_t n = std::min({j - k, readable - (k - i), (it->vaddr + it->len - addr) / page_});
+                off_t off = off_t(it->file_off + (addr - it->vaddr));
+                if (::pread(parent.level_fds[size_t(it->level)], theirs_.data(), n * page_, off) !=
+                    ssize_t(n * page_))
+                    return Error::from_errno(log::cat("read the parent images' copy of page ", log::hex(addr)));
+                for (uint64_t q = 0; q < n; ++q)
+                    verdict[k + q] =
+                        std::memcmp(mine_.data() + (k + q - i) * page_, theirs_.data() + q * page_, page_) == 0;
+                k += n;
+            }
+            i = j;
         }
         return ok();
     }
@@ -288,6 +315,7 @@ private:
     DumpedMemory &out_;
     std::vector<CopyRun> &copy_;
     std::vector<uint64_t> entries_;
+    std::vector<char> mine_, theirs_;
     int mem_ = -1;
 };
 
