@@ -71,6 +71,12 @@ Status Injector::return_to_signal_stop() {
     if (s.kind != ptrace::Stop::Kind::event_stop)
         return Error(ctx(tid_) + ": expected to stop in get_signal() after the cure, got " + s.describe());
     state_ = ThreadStopState::in_get_signal;
+    // Once more, now that no syscall stop is in progress: arm and aarch64
+    // put their own value (entry/exit) into ip (r12) / x7 around a syscall
+    // stop and restore the one from before the stop afterwards, so that
+    // register as written at the exit stop was lost (a leave-running dump
+    // on arm resumed with the parasite's r12).
+    STASIS_TRY(std::move(arch::write_gp_regs(tid_, frozen_)).context(ctx(tid_)));
     return ok();
 }
 

@@ -23,6 +23,11 @@ enum parasite_cmd {
     PARASITE_CMD_POSIX_TIMERS = 3, /* timer_gettime/getoverrun of listed ids */
 };
 
+/* The kernel's sigset_t is an array of unsigned long: 64 bits aligned like
+ * a long. On 32-bit arm a plain uint64_t would be 8-byte aligned and land 4
+ * bytes after where the kernel puts sa_mask. A typedef may lower alignment. */
+typedef uint64_t parasite_sigset __attribute__((aligned(sizeof(unsigned long))));
+
 /* The kernel's struct sigaction for rt_sigaction(2): handler, flags,
  * restorer, mask on every architecture stasis supports (all define
  * SA_RESTORER). */
@@ -30,8 +35,15 @@ struct parasite_sigaction {
     unsigned long handler;
     unsigned long flags;
     unsigned long restorer;
-    uint64_t mask;
+    parasite_sigset mask;
 };
+#ifdef __cplusplus
+static_assert(sizeof(struct parasite_sigaction) == 3 * sizeof(unsigned long) + 8,
+              "struct parasite_sigaction must match the kernel's struct sigaction");
+#else
+_Static_assert(sizeof(struct parasite_sigaction) == 3 * sizeof(unsigned long) + 8,
+               "struct parasite_sigaction must match the kernel's struct sigaction");
+#endif
 
 struct parasite_timeval {
     long sec;

@@ -136,6 +136,67 @@ TEST(RegsPpc64le, SyscallResultFollowsTheSummaryOverflowConvention) {
     EXPECT_EQ(syscall_nr(r), -1);
 }
 
+// A thread frozen in nanosleep/poll/futex with a timeout holds
+// ERESTART_RESTARTBLOCK (516); restored, the kernel would turn that into
+// restart_syscall(2), EINTR in the new task. It must become ERESTARTNOINTR
+// (513) in both syscall forms: `sc` (CR0.SO + positive errno) and `scv 0`
+// (-errno), the one glibc uses on POWER9 and later.
+TEST(RegsPpc64le, RestartInNewTaskReexecutesInterruptedSleeps) {
+    ThreadRegs r{};
+    r.gp.trap = 0xc00;
+    r.gp.ccr = 0x10000000;
+    r.gp.gpr[3] = 516;
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], 513u);
+    EXPECT_EQ(r.gp.trap, 0xc00u);
+
+    r = ThreadRegs{};
+    r.gp.trap = 0x3000;
+    r.gp.gpr[3] = uint64_t(-516);
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], uint64_t(-513));
+    EXPECT_EQ(r.gp.trap, 0x3000u);
+
+    // Other restart codes are left to the kernel, which handles them alike
+    // in the new task; a successful sc that returned 516 is not an error.
+    r = ThreadRegs{};
+    r.gp.trap = 0x3000;
+    r.gp.gpr[3] = uint64_t(-512);
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], uint64_t(-512));
+    r = ThreadRegs{};
+    r.gp.trap = 0xc00;
+    r.gp.gpr[3] = 516;
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], 516u);
+    // Not stopped in a syscall: nothing to do.
+    r = ThreadRegs{};
+    r.gp.trap = 0x500;
+    r.gp.ccr = 0x10000000;
+    r.gp.gpr[3] = 516;
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], 516u);
+    EXPECT_EQ(r.gp.trap, 0x500u);
+}
+
+// TRAP_NORESTART (0x10): the kernel already did this entry's restart
+// processing; ptrace cannot set the flag, so the state becomes "not a
+// syscall" (trap 0) and r3 (possibly orig_gpr3 == 516) stays as it is.
+TEST(RegsPpc64le, RestartInNewTaskKeepsTheNoRestartFlagsMeaning) {
+    ThreadRegs r{};
+    r.gp.trap = 0xc10;
+    r.gp.ccr = 0x10000000;
+    r.gp.gpr[3] = 516;
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], 516u);
+    EXPECT_EQ(r.gp.trap, 0u);
+    r.gp.trap = 0x3010;
+    r.gp.gpr[3] = uint64_t(-516);
+    restart_in_new_task(r);
+    EXPECT_EQ(r.gp.gpr[3], uint64_t(-516));
+    EXPECT_EQ(r.gp.trap, 0u);
+}
+
 TEST(RegsPpc64le, CpuFeaturesRefuseVectorStateThisCpuCannotHold) {
     unsigned long host = getauxval(AT_HWCAP);
     images::CpuFeatures same;
