@@ -11,7 +11,7 @@ const std::vector<Command> &commands() {
         {"pre-dump", "copy the memory of a running tree ahead of a dump", run_pre_dump},
         {"restore", "restore a process tree from an image directory", run_restore},
         {"check", "probe the running kernel for every feature stasis uses", run_check},
-        {"lazy-pages", "serve the memory of a lazily restored tree (not built yet)", run_lazy_pages},
+        {"lazy-pages", "serve the memory of a lazily restored tree", run_lazy_pages},
         {"page-server", "receive or serve pages over TCP (not built yet)", run_page_server},
         {"image", "decode, encode or summarise image files", stasis::images::image_command},
     };

@@ -33,7 +33,7 @@ constexpr OptionSpec kDump[] = {
      "images of the previous pre-dump, absolute or relative to the images directory; pages unchanged since "
      "stay there and the restore reads them from there"},
     {"lazy-pages", 0, nullptr, ValueKind::flag,
-     "leave anonymous memory out of the images, for a lazy restore to fetch on first touch"},
+     "meant for a lazy restore (recorded in the images; any dump can be restored lazily)"},
     kFileValidation,
     {"ext-unix-sk", 0, nullptr, ValueKind::flag,
      "accept dgram unix sockets connected to a named socket outside the tree (/dev/log, say): the restore "
@@ -70,8 +70,8 @@ constexpr OptionSpec kCheck[] = {
 
 constexpr OptionSpec kLazyPages[] = {
     {"images-dir", 'D', "DIR", ValueKind::text, "images of the lazily restored tree (required)"},
-    {"address", 0, "ADDR", ValueKind::text, "fetch pages from the page server at ADDR instead of the images"},
-    {"port", 0, "PORT", ValueKind::text, "TCP port of that page server"},
+    {"address", 0, "ADDR", ValueKind::text, "fetch pages from the page server at ADDR (not built yet)"},
+    {"port", 0, "PORT", ValueKind::text, "TCP port of that page server (not built yet)"},
 };
 
 constexpr OptionSpec kPageServer[] = {
@@ -97,7 +97,9 @@ constexpr CommandSpec kCommands[] = {
      "layout. Exits 0 when checkpoint/restore can work here.",
      kCheck},
     {"lazy-pages", "-D DIR [options]",
-     "Serve the memory of a lazily restored tree (restore --lazy-pages) as it touches it.", kLazyPages},
+     "Serve the memory of a lazily restored tree (restore --lazy-pages) as it touches it, and the rest in the "
+     "background; start it before the restore. It exits once every restored process has all its memory.",
+     kLazyPages},
     {"page-server", "--port PORT [options]",
      "Receive pages over TCP during a dump, or serve them to a lazy restore.", kPageServer},
 };

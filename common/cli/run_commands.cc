@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/cli/cli_support.h"
 #include "common/cli/option_table.h"
 #include "common/cli/parse_options.h"
+#include "common/lazy/lazy_pages.h"
 #include "common/util/log.h"
 
 namespace stasis::cli {
@@ -65,7 +67,23 @@ int run_restore(const Args &args) {
     return code;
 }
 
-int run_lazy_pages(const Args &args) { return run_not_built("lazy-pages", args, "the lazy-pages server"); }
+int run_lazy_pages(const Args &args) {
+    const char *command = "lazy-pages";
+    auto inv = parse_server(command, args);
+    if (!inv.ok()) return usage_error(command, inv.error());
+    if (inv->help) return print_help(command);
+    if (inv->images_dir.empty()) return usage_error(command, Error("give the images directory: -D DIR"));
+    if (!inv->address.empty() || inv->port)
+        return fail(command, Error("pages from a page server (--address, --port) are not built yet; serve them "
+                                   "from the images with -D"));
+    if (auto st = check_images_dir(inv->images_dir, false); !st.ok()) return fail(command, st.error());
+    if (auto st = apply_logging(inv->log, inv->images_dir); !st.ok()) return fail(command, st.error());
+    lazy::LazyOptions opts;
+    opts.images_dir = inv->images_dir;
+    if (const char *d = std::getenv("STASIS_LAZY_BACKGROUND_DELAY_MS")) opts.background_delay_ms = std::atoi(d);
+    if (auto st = lazy::serve(opts); !st.ok()) return fail(command, st.error());
+    return kExitOk;
+}
 int run_page_server(const Args &args) { return run_not_built("page-server", args, "the page server"); }
 
 }  // namespace stasis::cli

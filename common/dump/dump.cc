@@ -216,7 +216,6 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
 Status dump_tree(const DumpOptions &opts) {
     STASIS_TRY(check_target(opts.pid));
     if (opts.images_dir.empty()) return Error("no image directory: give -D DIR");
-    if (opts.lazy_pages) return Error("--lazy-pages: lazy restore is not built yet in this version of stasis");
     STASIS_TRY(prepare_images_dir(opts.images_dir));
     uint32_t page_size = uint32_t(sysconf(_SC_PAGESIZE));
     if (opts.track_mem && !opts.leave_running)
@@ -262,6 +261,8 @@ Status dump_tree(const DumpOptions &opts) {
     inv = basic_inventory(opts, page_size, "dump");
     *inv.mutable_cpu() = cpu;
     inv.set_task_count(uint32_t(cp.tasks.size()));
+    // Any dump can be restored lazily; the flag only records the intent.
+    inv.set_lazy_pages(opts.lazy_pages);
     if (inc) inc->describe(inv);
 
     images::ReadOptions check;

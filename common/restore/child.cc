@@ -26,6 +26,7 @@
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
 #include "common/restore/plan.h"
+#include "common/lazy/lazy_socket.h"
 #include "common/restore/page_sources.h"
 #include "common/restore/premap.h"
 #include "common/restore/spawn.h"
@@ -199,6 +200,7 @@ struct ServiceFds {
     std::map<uint32_t, int> by_file;
     std::map<uint64_t, int> shmem;
     std::vector<int> pages;  // pages image of each level of the chain (-1: none)
+    int lazy = -1;           // connected to `stasis lazy-pages` (the restorer closes it)
     std::vector<int> all;
 };
 
@@ -223,6 +225,11 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
         if (fd >= 0 && moved < 0) return Error::from_errno("move pages image fd");
         svc.pages.push_back(moved);
     }
+    if (a.opts->lazy_pages) {
+        STASIS_ASSIGN(images::Fd conn, lazy::connect_socket(a.opts->images_dir, 10000));
+        svc.lazy = ::fcntl(conn.get(), F_DUPFD_CLOEXEC, base);
+        if (svc.lazy < 0) return Error::from_errno("move the lazy-pages connection");
+    }
     for (const auto &f : t.fds) {
         int src = a.files.by_file.at(f.file_id());
         if (::dup3(src, f.fd(), f.cloexec() ? O_CLOEXEC : 0) < 0)
@@ -234,6 +241,7 @@ Result<ServiceFds> install_fds(const ChildArgs &a) {
     for (auto &[id, fd] : svc.shmem) keep.insert(fd), svc.all.push_back(fd);
     for (int fd : svc.pages)
         if (fd >= 0) keep.insert(fd), svc.all.push_back(fd);
+    if (svc.lazy >= 0) keep.insert(svc.lazy);
     // Close everything else: other tasks' descriptions and whatever the
     // engine had open (its log, its terminal).
     int prev = -1;
@@ -265,6 +273,7 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     in.page_size = page;
     in.sources = &(*a.pages)[a.index].sources;
     in.level_fds = svc.pages;
+    in.lazy_sock = svc.lazy;
     in.file_fds = svc.by_file;
     in.shmem_fds = svc.shmem;
     in.close_fds = svc.all;

@@ -23,7 +23,7 @@ const char *step_name(int64_t step) {
                                   "madvise/mlock", "closing service fds", "sigactions", "interval timers",
                                   "POSIX timers", "rlimits", "prctl state", "mm fields (PR_SET_MM_MAP)",
                                   "creating threads", "thread state", "queueing pending signals", "credentials",
-                                  "fill workers"};
+                                  "fill workers", "handing memory to stasis lazy-pages"};
     if (step >= 0 && size_t(step) < sizeof names / sizeof names[0]) return names[step];
     return "unknown step";
 }

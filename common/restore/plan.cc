@@ -1,12 +1,15 @@
 #include "common/restore/plan.h"
 
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "arch/arch.h"
+#include "common/linux/uapi.h"
 #include "pie/blob.h"
 
 namespace stasis::restore {
@@ -45,6 +48,11 @@ int timer_of(const images::Siginfo &s) {
 
 }  // namespace
 
+bool lazy_candidate(const images::Vma &v) {
+    return v.kind() == images::VMA_ANON_PRIVATE && (v.prot() & PROT_WRITE) && (v.prot() & PROT_READ) &&
+           !has_flag(v.vm_flags(), "lo");
+}
+
 template <typename T>
 uint64_t PlanBuilder::append(const std::vector<T> &items) {
     // Offsets are from the plan start; the header comes first.
@@ -62,6 +70,12 @@ Status PlanBuilder::add_memory() {
     std::vector<restore_iovec> iovs;
     // Which VMAs receive pages (they are mapped writable until filled).
     std::vector<bool> gets_pages(t.vmas.size(), false);
+    // Lazy restore: these VMAs are registered with a userfaultfd and filled
+    // by `stasis lazy-pages` instead.
+    std::vector<bool> lazy(t.vmas.size(), false);
+    if (in_.lazy_sock >= 0)
+        for (size_t i = 0; i < t.vmas.size(); ++i)
+            lazy[i] = lazy_candidate(t.vmas[i]) && !in_.premapped.count(t.vmas[i].start());
     size_t vi = 0;
     restore_fill cur{};
     auto close_job = [&]() {
@@ -79,7 +93,7 @@ Status PlanBuilder::add_memory() {
             uint64_t len = std::min(end, t.vmas[vi].end()) - addr;
             uint64_t file_off = s.file_off + (addr - s.vaddr);
             uint64_t next = addr + len;
-            if (in_.premapped.count(t.vmas[vi].start())) {  // filled by the engine already
+            if (in_.premapped.count(t.vmas[vi].start()) || lazy[vi]) {  // filled by the engine / lazy-pages
                 addr = next;
                 continue;
             }
@@ -142,6 +156,7 @@ Status PlanBuilder::add_memory() {
             r.premap_addr = pm->second;
         }
         if (has_flag(v.vm_flags(), "lo")) r.flags |= RESTORE_VMA_LOCKED;
+        if (lazy[i]) r.flags |= RESTORE_VMA_LAZY;
         vmas.push_back(r);
     }
 
@@ -167,6 +182,11 @@ Status PlanBuilder::add_memory() {
     head_.nr_workers = fills.size() > 1 ? std::min<uint32_t>(in_.nr_workers, RESTORE_MAX_WORKERS) : 0;
     head_.page_size = in_.page_size;
     head_.unmap_end = in_.unmap_end;
+    head_.lazy_sock = in_.lazy_sock;
+    head_.uffd_flags = O_CLOEXEC | O_NONBLOCK;
+    head_.uffdio_api = UFFDIO_API;
+    head_.uffdio_register = UFFDIO_REGISTER;
+    head_.uffd_features = kLazyUffdFeatures;
     if (in_.premap_ranges.size() > RESTORE_MAX_PREMAP) return Error("too many nested premap areas");
     head_.nr_premap = uint32_t(in_.premap_ranges.size());
     for (size_t i = 0; i < in_.premap_ranges.size(); ++i) {

@@ -10,6 +10,7 @@
 
 #include "common/images/checkpoint.h"
 #include "common/images/page_chain.h"
+#include "common/linux/uapi.h"
 #include "common/util/result.h"
 #include "pie/restorer/plan.h"
 
@@ -41,7 +42,18 @@ struct PlanInputs {
     // another address in this process, to be moved into place.
     std::map<uint64_t, uint64_t> premapped;
     std::vector<std::pair<uint64_t, uint64_t>> premap_ranges;
+    int lazy_sock = -1;  // lazy restore: connected to `stasis lazy-pages`
 };
+
+// Lazy restore: what a restorer registers with its userfaultfd and
+// `stasis lazy-pages` fills (private anonymous, readable and writable, not
+// locked; VMAs premapped for children are filled before instead).
+bool lazy_candidate(const images::Vma &v);
+
+// The userfaultfd events lazy restore follows (fork, mremap, madvise
+// DONTNEED/REMOVE, munmap).
+inline constexpr uint64_t kLazyUffdFeatures =
+    UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP;
 
 // The region that will hold the blob, the plan and every stack.
 struct RegionLayout {

@@ -25,6 +25,7 @@
 #include "common/restore/checks.h"
 #include "common/restore/child.h"
 #include "common/restore/finish.h"
+#include "common/lazy/lazy_socket.h"
 #include "common/restore/page_sources.h"
 #include "common/restore/spawn.h"
 #include "common/util/fault.h"
@@ -80,7 +81,10 @@ private:
 };
 
 Status check_images(const RestoreOptions &opts, const images::Checkpoint &cp, const files::RestoreFileOptions &fo) {
-    if (opts.lazy_pages) return Error("--lazy-pages restore is not supported yet");
+    if (opts.lazy_pages) {
+        // Served before anything is created: the daemon must be up.
+        STASIS_TRY(lazy::connect_socket(opts.images_dir, 10000).status());
+    }
     STASIS_TRY(check_privilege(opts.images_dir, cp));
     STASIS_TRY(std::move(arch::check_cpu_features(cp.inventory.cpu())).context("CPU check"));
     STASIS_TRY(check_vdso(cp));

@@ -226,3 +226,75 @@ long restore_protect_vmas(struct restore_plan *plan) {
     }
     return 0;
 }
+
+/* Lazy restore (seed 001): the lazy VMAs were mapped empty; register them
+ * with a new userfaultfd for missing pages and hand it to `stasis
+ * lazy-pages` (SCM_RIGHTS over the connected socket the engine left at
+ * plan->lazy_sock), which fills them on first touch and in the background.
+ * Nothing touches lazy memory between the registration and the hand-over. */
+struct r_uffdio_api {
+    uint64_t api, features, ioctls;
+};
+struct r_uffdio_register {
+    uint64_t start, len, mode, ioctls;
+};
+struct r_iovec {
+    unsigned long base, len;
+};
+struct r_msghdr { /* the kernel's struct user_msghdr */
+    unsigned long name;
+    int32_t namelen;
+    unsigned long iov;
+    unsigned long iovlen;
+    unsigned long control;
+    unsigned long controllen;
+    uint32_t flags;
+};
+struct r_cmsg_fd { /* struct cmsghdr with one int of data */
+    unsigned long len;
+    int32_t level, type;
+    int32_t fd;
+};
+#define R_SOL_SOCKET 1
+#define R_SCM_RIGHTS 1
+#define R_UFFDIO_REGISTER_MODE_MISSING 1
+
+long restore_lazy(struct restore_plan *plan) {
+    if (plan->lazy_sock < 0) return 0;
+    long uffd = SYS1(userfaultfd, (unsigned long)plan->uffd_flags);
+    if (is_err(uffd)) return restore_fail(plan, RESTORE_STEP_LAZY, uffd, 0);
+    struct r_uffdio_api api = {0xAA, plan->uffd_features, 0};
+    long r = SYS3(ioctl, uffd, (unsigned long)plan->uffdio_api, (unsigned long)&api);
+    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_LAZY, r, 1);
+    struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
+    for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
+        if (!(v[i].flags & RESTORE_VMA_LAZY)) continue;
+        struct r_uffdio_register reg = {v[i].start, v[i].end - v[i].start, R_UFFDIO_REGISTER_MODE_MISSING, 0};
+        r = SYS3(ioctl, uffd, (unsigned long)plan->uffdio_register, (unsigned long)&reg);
+        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_LAZY, r, v[i].start);
+    }
+    struct restore_lazy_hello hello = {RESTORE_LAZY_MAGIC, (int32_t)SYS0(getpid)};
+    struct r_iovec iov = {(unsigned long)&hello, sizeof hello};
+    struct r_cmsg_fd cm;
+    memset(&cm, 0, sizeof cm);
+    cm.len = (unsigned long)((char *)&cm.fd - (char *)&cm) + sizeof(int32_t);
+    cm.level = R_SOL_SOCKET;
+    cm.type = R_SCM_RIGHTS;
+    cm.fd = (int32_t)uffd;
+    struct r_msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.iov = (unsigned long)&iov;
+    msg.iovlen = 1;
+    msg.control = (unsigned long)&cm;
+    msg.controllen = sizeof cm;
+    r = SYS3(sendmsg, plan->lazy_sock, (unsigned long)&msg, 0);
+    if (is_err(r)) return restore_fail(plan, RESTORE_STEP_LAZY, r, 2);
+    /* Its answer: it has the userfaultfd and filled what must not wait. */
+    char ack = 0;
+    do r = SYS3(read, plan->lazy_sock, (unsigned long)&ack, 1);
+    while (r == -4);
+    if (r != 1) return restore_fail(plan, RESTORE_STEP_LAZY, r < 0 ? r : -5, 3);
+    SYS1(close, uffd);
+    SYS1(close, plan->lazy_sock);
+    return 0;
+}

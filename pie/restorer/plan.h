@@ -41,6 +41,15 @@ struct restore_start {
 #define RESTORE_VMA_SYSV_SHM 0x2 /* shmat(shmid) at start */
 #define RESTORE_VMA_LOCKED 0x4   /* mlock after filling */
 #define RESTORE_VMA_PREMAPPED 0x8 /* already mapped and filled at premap_addr: mremap it into place */
+#define RESTORE_VMA_LAZY 0x10     /* registered with the userfaultfd: `stasis lazy-pages` fills it */
+
+/* The first bytes of the message a restorer sends `stasis lazy-pages` with
+ * its userfaultfd (SCM_RIGHTS). */
+#define RESTORE_LAZY_MAGIC 0x595a414cu /* "LAZY" */
+struct restore_lazy_hello {
+    uint32_t magic;
+    int32_t pid;
+};
 
 struct restore_vma {
     uint64_t start;
@@ -166,7 +175,7 @@ struct restore_plan {
     uint64_t page_size;
 
     /* Memory. */
-    uint32_t pad_memory;
+    int32_t lazy_sock; /* connected to `stasis lazy-pages` (-1: no lazy restore) */
     uint32_t nr_workers;
     uint32_t nr_vmas;
     uint32_t nr_fills;
@@ -181,6 +190,13 @@ struct restore_plan {
     volatile int32_t next_fill; /* work queue index shared by fill workers */
     int32_t fill_error;
     struct restore_worker workers[RESTORE_MAX_WORKERS];
+
+    /* Lazy restore: this architecture's userfaultfd flags, ioctl numbers
+     * and wanted features (from the engine's headers). */
+    uint64_t uffd_flags;
+    uint64_t uffdio_api;
+    uint64_t uffdio_register;
+    uint64_t uffd_features;
 
     /* The restoring process's own rseq registration, dropped first. */
     uint64_t self_rseq_ptr;
@@ -248,6 +264,7 @@ enum restore_step {
     RESTORE_STEP_SIGQUEUE,
     RESTORE_STEP_CREDS,
     RESTORE_STEP_WORKER,
+    RESTORE_STEP_LAZY,
 };
 
 #endif

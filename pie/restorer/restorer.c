@@ -52,6 +52,7 @@ __attribute__((visibility("default"), used)) long pie_main(struct restore_plan *
     STEP(restore_advise_vmas(plan));
     STEP(restore_fill(plan));
     STEP(restore_protect_vmas(plan));
+    STEP(restore_lazy(plan));
     STEP(restore_sigactions(plan));
     STEP(restore_itimers(plan));
     STEP(restore_rlimits(plan));

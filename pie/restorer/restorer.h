@@ -17,6 +17,7 @@ long restore_map_vmas(struct restore_plan *plan);
 long restore_fill(struct restore_plan *plan);
 long restore_advise_vmas(struct restore_plan *plan);
 long restore_protect_vmas(struct restore_plan *plan);
+long restore_lazy(struct restore_plan *plan);
 void restore_fill_worker(struct restore_plan *plan, struct restore_worker *w);
 
 /* state.c */

@@ -25,6 +25,9 @@
 #                           final pages image must be smaller than half of
 #                           pre1's, and the tracking keeper must be gone after
 #                           the dump
+#   --lazy                  restore with --lazy-pages from a `stasis lazy-pages`
+#                           started just before; it must exit by itself (status 0)
+#                           once the program has its memory
 #   --ready-cmd CMD         ready when `CMD WORKDIR PID` exits 0 (polled), instead
 #                           of when WORKDIR/ready appears
 #   --check-cmd CMD         the verdict is `CMD WORKDIR PID` (exit 0 = PASS, last
@@ -47,13 +50,14 @@ usage() {
 [ $# -ge 2 ] || usage
 stasis=$1 prog=$2
 shift 2
-mode=cr leave_running=0 shell_job=0 pre_dumps=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
+mode=cr leave_running=0 shell_job=0 pre_dumps=0 lazy=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
 while [ $# -gt 0 ]; do
   case $1 in
     --no-cr) mode=selftest ;;
     --leave-running) leave_running=1 ;;
     --shell-job) shell_job=1 ;;
     --pre-dumps) pre_dumps=${2:?--pre-dumps needs a count}; shift ;;
+    --lazy) lazy=1 ;;
     --expect-dump-fail) dump_fault=${2:?--expect-dump-fail needs a stage}; shift ;;
     --expect-restore-fail) restore_fault=${2:?--expect-restore-fail needs a stage}; shift ;;
     --ready-cmd) ready_cmd=${2:?--ready-cmd needs a command}; shift ;;
@@ -81,6 +85,7 @@ chmod 755 "$workdir"
 images=$workdir/images
 pid=''            # the program (original, then restored: the same PID)
 keeper=''         # the subshell whose child the original program is
+lazy_pid=''       # stasis lazy-pages, with --lazy
 pid_cmdline=''    # its /proc/PID/cmdline once ready: we only ever kill that process
 result=FAIL reason=''
 
@@ -137,6 +142,7 @@ cleanup() {
   # not the keeper's child); the keeper then ends by itself.
   if [ -n "$pid" ] && ours_alive "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
   [ -n "$keeper" ] && wait "$keeper" 2>/dev/null
+  if [ -n "$lazy_pid" ]; then kill -KILL "$lazy_pid" 2>/dev/null; wait "$lazy_pid" 2>/dev/null; fi
   if [ "${STASIS_KEEP:-0}" = 1 ]; then
     say "work directory kept: $workdir"
   else
@@ -151,7 +157,9 @@ finish() {
   # finish RESULT REASON: print the verdict and exit 0 (PASS), 77 (SKIP), 1 (FAIL).
   result=$1 reason=$2
   if [ "$result" != PASS ] && [ "$result" != SKIP ]; then
-    for f in prog.log pre1.err pre2.err dump.err dump.log restore.err restore.log check-cmd.log; do show_tail "$workdir/$f"; done
+    for f in prog.log pre1.err pre2.err dump.err dump.log restore.err restore.log lazy.err lazy.log check-cmd.log; do
+      show_tail "$workdir/$f"
+    done
   fi
   echo "$name: $result${reason:+: $reason}"
   case $result in PASS) exit 0 ;; SKIP) exit 77 ;; *) exit 1 ;; esac
@@ -328,9 +336,16 @@ if [ "$mode" = cr ]; then
         [ "$before" = "$after" ] || finish FAIL "the failed restore changed the images: $(diff <(echo "$before") <(echo "$after") | head -5 | tr '\n' ' ')"
         finish PASS "restore failed at $restore_fault (exit $rc), left no process and the images untouched"
       fi
+      restore_args=()
+      if [ "$lazy" = 1 ]; then
+        "$stasis" lazy-pages -D "$images" -o "$workdir/lazy.log" -v4 2>"$workdir/lazy.err" &
+        lazy_pid=$!
+        restore_args+=(--lazy-pages)
+        say "stasis lazy-pages -D images (PID $lazy_pid)"
+      fi
       timeout --kill-after=5 "$timeout" \
         "$stasis" restore -D "$images" -d --pidfile "$workdir/restored.pid" -o "$workdir/restore.log" -v4 \
-        "${stasis_args[@]}" 2>"$workdir/restore.err" || finish FAIL "stasis restore failed (exit $?)"
+        "${stasis_args[@]}" "${restore_args[@]}" 2>"$workdir/restore.err" || finish FAIL "stasis restore failed (exit $?)"
       [ -s "$workdir/restored.pid" ] || finish FAIL "restore wrote no pidfile"
       restored=$(tr -d ' \n' <"$workdir/restored.pid")
       [ "$restored" = "$pid" ] || finish FAIL "restored PID is '$restored', the original was $pid"
@@ -371,6 +386,19 @@ while :; do
   sleep 0.02
 done
 v=$(head -n1 "$workdir/verdict")
+if [ -n "$lazy_pid" ] && [ "$v" = PASS ]; then
+  lazy_done() { ! kill -0 "$lazy_pid" 2>/dev/null; }
+  wait_until "$timeout" "stasis lazy-pages to finish" lazy_done || finish FAIL "$reason"
+  wait "$lazy_pid"; rc=$?
+  lazy_pid=''
+  [ $rc = 0 ] || { show_tail "$workdir/lazy.log"; finish FAIL "stasis lazy-pages exited with $rc: $(cat "$workdir/lazy.err")"; }
+  served=$(grep -o 'all memory served.*' "$workdir/lazy.log" | tail -n1)
+  say "lazy-pages: $served"
+  # Background fill held back: the program's pages must have come on faults.
+  if [ -n "${STASIS_LAZY_BACKGROUND_DELAY_MS:-}" ] && [[ "$served" =~ served:\ 0\ page ]]; then
+    finish FAIL "no page was served on a fault although the background fill was held back"
+  fi
+fi
 case $v in
   PASS) finish PASS "${dump_fault:+after a dump failed at $dump_fault}" ;;
   SKIP*) finish SKIP "${v#SKIP: }" ;;
