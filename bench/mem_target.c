@@ -3,7 +3,9 @@
  * (a pattern on every page, so nothing is a zero page) spread over V VMAs
  * (alternating protections so the kernel cannot merge them), then it
  * reports ready and sleeps. After a restore it verifies the pattern when
- * asked (SIGUSR1) and writes "ok" or "bad" to its verify file.
+ * asked (SIGUSR1) and writes "ok" or "bad" to its verify file; SIGUSR2
+ * makes it answer at once, touching none of its areas: it writes "pong"
+ * to VERIFY_FILE.pong (time to first response of a lazy restore).
  * With CHILDREN, it forks that many children after touching its memory;
  * they never write to it (it stays shared copy-on-write) and just sleep.
  *
@@ -24,9 +26,16 @@ static long nareas;
 static const char *verify_path;
 static volatile sig_atomic_t verify_requested;
 
+static volatile sig_atomic_t ping_requested;
+
 static void on_usr1(int sig) {
     (void)sig;
     verify_requested = 1;
+}
+
+static void on_usr2(int sig) {
+    (void)sig;
+    ping_requested = 1;
 }
 
 static void write_file(const char *path, const char *text) {
@@ -78,9 +87,16 @@ int main(int argc, char **argv) {
             for (;;) pause();
     }
     signal(SIGUSR1, on_usr1);
+    signal(SIGUSR2, on_usr2);
+    char pong[4096];
+    snprintf(pong, sizeof pong, "%s.pong", verify_path);
     write_file(argv[3], "ready\n");
     for (;;) {
         pause();
+        if (ping_requested) {
+            ping_requested = 0;
+            write_file(pong, "pong\n");
+        }
         if (verify_requested) {
             verify_requested = 0;
             write_file(verify_path, verify() ? "ok\n" : "bad\n");
