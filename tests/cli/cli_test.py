@@ -175,8 +175,10 @@ def verbosity_spellings():
 
 
 @case
-def servers_say_they_are_not_built():
-    expect_one_error_line(["lazy-pages", "-D", "/tmp"], 1, "lazy-pages", r"not built yet")
+def page_server_says_it_is_not_built_and_lazy_pages_needs_a_checkpoint():
+    expect_one_error_line(["lazy-pages", "-D", "/tmp", "--port", "27027"], 1, "lazy-pages", r"not built yet")
+    with tempfile.TemporaryDirectory() as d:
+        expect_one_error_line(["lazy-pages", "-D", d], 1, "lazy-pages", r"inventory")
     expect_one_error_line(["page-server", "--port", "27027"], 1, "page-server", r"not built yet")
     expect_one_error_line(["page-server", "--port", "70000"], 2, "page-server", r"invalid port")
 
