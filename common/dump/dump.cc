@@ -94,6 +94,17 @@ Result<images::TaskImages> dump_zombie(pid_t pid) {
     return t;
 }
 
+images::PstreeEntry tree_entry(const DumpOptions &opts, const ptrace::FrozenProcess &proc,
+                               const proc::TaskStat &stat) {
+    images::PstreeEntry e;
+    e.set_pid(proc.pid);
+    e.set_ppid(proc.pid == opts.pid ? 0 : stat.ppid);
+    e.set_pgid(stat.pgrp);
+    e.set_sid(stat.session);
+    for (const auto &th : proc.threads) e.add_threads(th.tid);
+    return e;
+}
+
 images::Inventory basic_inventory(const DumpOptions &opts, uint32_t page_size, const char *kind) {
     images::Inventory inv;
     inv.set_format_version(images::kFormatVersion);
@@ -195,11 +206,7 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     maps_of[pid] = std::move(maps);
 
     auto &t = out.task;
-    t.tree.set_pid(pid);
-    t.tree.set_ppid(pid == opts.pid ? 0 : stat.ppid);
-    t.tree.set_pgid(stat.pgrp);
-    t.tree.set_sid(stat.session);
-    for (const auto &th : proc.threads) t.tree.add_threads(th.tid);
+    t.tree = tree_entry(opts, proc, stat);
     t.core = std::move(state.core);
     t.threads = std::move(state.threads);
     t.mm = std::move(state.mm);

@@ -52,13 +52,9 @@ Result<PreDumped> record_process(ptrace::FrozenProcess &proc, const DumpOptions 
     STASIS_ASSIGN(mem::DumpedMemory mem, mem::dump_memory(pid, maps, mctx));
     maps_of[pid] = std::move(maps);
     auto &t = out.task;
-    t.tree.set_pid(pid);
-    t.tree.set_ppid(pid == opts.pid ? 0 : stat.ppid);
-    t.tree.set_pgid(stat.pgrp);
-    t.tree.set_sid(stat.session);
+    t.tree = tree_entry(opts, proc, stat);
     t.core.set_comm(stat.comm);
     for (const auto &th : proc.threads) {
-        t.tree.add_threads(th.tid);
         images::ThreadCore core;
         core.set_tid(th.tid);
         t.threads.push_back(core);

@@ -191,14 +191,12 @@ private:
         t->uffd = std::move(uffd);
         ::fcntl(t->uffd.get(), F_SETFL, O_NONBLOCK);
         const auto &vmas = cp_.tasks[index].vmas;
-        for (const auto &s : pages_[index].sources) {
-            if (s.level < 0 || level_fds_[index][size_t(s.level)] < 0) continue;
-            // The part of the source inside VMAs a restorer registers.
-            for (const auto &v : vmas) {
-                uint64_t a = std::max(s.vaddr, v.start()), b = std::min(s.vaddr + s.len, v.end());
-                if (a >= b || !restore::lazy_candidate(v)) continue;
-                t->left[a] = {b - a, level_fds_[index][size_t(s.level)], s.file_off + (a - s.vaddr)};
-            }
+        STASIS_ASSIGN(auto pieces, restore::split_by_vma(pages_[index].sources, vmas));
+        for (const auto &p : pieces) {
+            // What a restorer registers: data in lazy-candidate VMAs.
+            if (p.level < 0 || level_fds_[index][size_t(p.level)] < 0 || !restore::lazy_candidate(vmas[p.vma]))
+                continue;
+            t->left[p.vaddr] = {p.len, level_fds_[index][size_t(p.level)], p.file_off};
         }
         uint64_t bytes = 0;
         for (const auto &[a, p] : t->left) bytes += p.len;

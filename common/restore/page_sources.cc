@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/images/format.h"
 #include "common/util/log.h"
 
@@ -24,6 +26,23 @@ Result<std::vector<TaskPages>> resolve_tree_pages(const std::string &dir, const 
             l.pages_id = chain.pages_ids[level];
             l.pages = images::pages_in_file(*chain.pagemaps[level]);
             out[i].levels.push_back(l);
+        }
+    }
+    return out;
+}
+
+Result<std::vector<VmaPiece>> split_by_vma(const std::vector<images::PageSource> &sources,
+                                           const std::vector<images::Vma> &vmas) {
+    std::vector<VmaPiece> out;
+    size_t vi = 0;
+    for (const auto &s : sources) {
+        for (uint64_t addr = s.vaddr, end = s.vaddr + s.len; addr < end;) {
+            while (vi < vmas.size() && vmas[vi].end() <= addr) ++vi;
+            if (vi == vmas.size() || vmas[vi].start() > addr)
+                return Error(log::cat("pages at ", log::hex(addr), " lie outside every vma"));
+            uint64_t len = std::min(end, vmas[vi].end()) - addr;
+            out.push_back({vi, addr, len, s.level, s.level < 0 ? 0 : s.file_off + (addr - s.vaddr)});
+            addr += len;
         }
     }
     return out;

@@ -28,6 +28,20 @@ struct TaskPages {
 Result<std::vector<TaskPages>> resolve_tree_pages(const std::string &dir, const images::Checkpoint &cp,
                                                   const std::vector<images::ChainLevel> &parents, uint64_t page_size);
 
+// A piece of a source inside one VMA (`vma`: its index in the task's vmas).
+struct VmaPiece {
+    size_t vma = 0;
+    uint64_t vaddr = 0, len = 0;
+    int level = 0;  // as PageSource
+    uint64_t file_off = 0;
+};
+
+// Cuts `sources` (address order) at the boundaries of `vmas` (address
+// order): a source may span neighbours, stored back to back in a parent's
+// pages file. A page outside every VMA is refused.
+Result<std::vector<VmaPiece>> split_by_vma(const std::vector<images::PageSource> &sources,
+                                           const std::vector<images::Vma> &vmas);
+
 // Opens each level's pages file: one fd per level, -1 where the level holds
 // no page of this task. The caller closes them.
 Result<std::vector<int>> open_levels(const TaskPages &pages, uint32_t page_size);

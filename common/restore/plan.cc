@@ -76,49 +76,37 @@ Status PlanBuilder::add_memory() {
     if (in_.lazy_sock >= 0)
         for (size_t i = 0; i < t.vmas.size(); ++i)
             lazy[i] = lazy_candidate(t.vmas[i]) && !in_.premapped.count(t.vmas[i].start());
-    size_t vi = 0;
     restore_fill cur{};
     auto close_job = [&]() {
         if (cur.nr_iov) fills.push_back(cur);
         cur = restore_fill{};
     };
     static const std::vector<images::PageSource> kNone;
-    for (const auto &s : in_.sources ? *in_.sources : kNone) {
-        // A source may span several VMAs (the parent images store
-        // neighbours back to back): fill VMA by VMA.
-        for (uint64_t addr = s.vaddr, end = s.vaddr + s.len; addr < end;) {
-            while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
-            if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
-                return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
-            uint64_t len = std::min(end, t.vmas[vi].end()) - addr;
-            uint64_t file_off = s.file_off + (addr - s.vaddr);
-            uint64_t next = addr + len;
-            if (in_.premapped.count(t.vmas[vi].start()) || lazy[vi]) {  // filled by the engine / lazy-pages
-                addr = next;
-                continue;
+    STASIS_ASSIGN(std::vector<VmaPiece> pieces, split_by_vma(in_.sources ? *in_.sources : kNone, t.vmas));
+    for (const auto &p : pieces) {
+        if (in_.premapped.count(t.vmas[p.vma].start()) || lazy[p.vma]) continue;  // the engine / lazy-pages fill it
+        if (p.level < 0)
+            return Error("pages to drop at " + std::to_string(p.vaddr) + " outside memory inherited from the parent");
+        if (size_t(p.level) >= in_.level_fds.size() || in_.level_fds[size_t(p.level)] < 0)
+            return Error("no pages image open for the pages at " + std::to_string(p.vaddr));
+        int fd = in_.level_fds[size_t(p.level)];
+        gets_pages[p.vma] = true;
+        uint64_t addr = p.vaddr, len = p.len, file_off = p.file_off;
+        while (len) {
+            uint64_t take = std::min(len, kFillChunk);
+            bool contiguous = cur.nr_iov && cur.fd == fd && cur.file_off + cur.bytes == file_off;
+            if (!contiguous || cur.nr_iov >= kMaxIovPerJob || cur.bytes + take > kFillChunk) close_job();
+            if (!cur.nr_iov) {
+                cur.file_off = file_off;
+                cur.fd = fd;
+                cur.first_iov = uint32_t(iovs.size());
             }
-            if (s.level < 0)
-                return Error("pages to drop at " + std::to_string(addr) + " outside memory inherited from the parent");
-            if (size_t(s.level) >= in_.level_fds.size() || in_.level_fds[size_t(s.level)] < 0)
-                return Error("no pages image open for the pages at " + std::to_string(addr));
-            int fd = in_.level_fds[size_t(s.level)];
-            gets_pages[vi] = true;
-            while (len) {
-                uint64_t take = std::min(len, kFillChunk);
-                bool contiguous = cur.nr_iov && cur.fd == fd && cur.file_off + cur.bytes == file_off;
-                if (!contiguous || cur.nr_iov >= kMaxIovPerJob || cur.bytes + take > kFillChunk) close_job();
-                if (!cur.nr_iov) {
-                    cur.file_off = file_off;
-                    cur.fd = fd;
-                    cur.first_iov = uint32_t(iovs.size());
-                }
-                iovs.push_back({static_cast<unsigned long>(addr), static_cast<unsigned long>(take)});
-                ++cur.nr_iov;
-                cur.bytes += take;
-                addr += take;
-                len -= take;
-                file_off += take;
-            }
+            iovs.push_back({static_cast<unsigned long>(addr), static_cast<unsigned long>(take)});
+            ++cur.nr_iov;
+            cur.bytes += take;
+            addr += take;
+            len -= take;
+            file_off += take;
         }
     }
     close_job();

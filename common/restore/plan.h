@@ -11,6 +11,7 @@
 #include "common/images/checkpoint.h"
 #include "common/images/page_chain.h"
 #include "common/linux/uapi.h"
+#include "common/restore/page_sources.h"
 #include "common/util/result.h"
 #include "pie/restorer/plan.h"
 

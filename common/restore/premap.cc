@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/restore/address_space.h"
+#include "common/restore/page_sources.h"
 
 namespace stasis::restore {
 namespace {
@@ -77,32 +78,22 @@ Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<cons
 Status fill_premapped(const images::TaskImages &t, const std::vector<images::PageSource> &sources,
                       const std::map<uint64_t, uint64_t> &at, const std::vector<int> &level_fds) {
     std::vector<Job> jobs;
-    size_t vi = 0;
-    for (const auto &s : sources) {
-        // VMA by VMA: a source may span neighbours.
-        for (uint64_t addr = s.vaddr, end = s.vaddr + s.len; addr < end;) {
-            while (vi < t.vmas.size() && t.vmas[vi].end() <= addr) ++vi;
-            if (vi == t.vmas.size() || t.vmas[vi].start() > addr)
-                return Error("pagemap entry at " + std::to_string(addr) + " lies outside every vma");
-            uint64_t len = std::min(end, t.vmas[vi].end()) - addr;
-            uint64_t file_off = s.file_off + (addr - s.vaddr);
-            auto it = at.find(t.vmas[vi].start());
-            uint64_t here = addr;
-            addr += len;
-            if (it == at.end()) continue;
-            uint64_t dst = it->second + (here - t.vmas[vi].start());
-            if (s.level < 0) {
-                // Pages the parent has and this task does not: drop them
-                // from the inherited copy (they read as zero again).
-                if (::madvise(reinterpret_cast<void *>(dst), len, MADV_DONTNEED) != 0)
-                    return Error::from_errno("drop pages of an inherited vma");
-                continue;
-            }
-            if (size_t(s.level) >= level_fds.size() || level_fds[size_t(s.level)] < 0)
-                return Error("no pages image open for the pages at " + std::to_string(here));
-            for (uint64_t done = 0; done < len; done += kChunk)
-                jobs.push_back({dst + done, std::min(kChunk, len - done), file_off + done, level_fds[size_t(s.level)]});
+    STASIS_ASSIGN(std::vector<VmaPiece> pieces, split_by_vma(sources, t.vmas));
+    for (const auto &p : pieces) {
+        auto it = at.find(t.vmas[p.vma].start());
+        if (it == at.end()) continue;
+        uint64_t dst = it->second + (p.vaddr - t.vmas[p.vma].start());
+        if (p.level < 0) {
+            // Pages the parent has and this task does not: drop them
+            // from the inherited copy (they read as zero again).
+            if (::madvise(reinterpret_cast<void *>(dst), p.len, MADV_DONTNEED) != 0)
+                return Error::from_errno("drop pages of an inherited vma");
+            continue;
         }
+        if (size_t(p.level) >= level_fds.size() || level_fds[size_t(p.level)] < 0)
+            return Error("no pages image open for the pages at " + std::to_string(p.vaddr));
+        for (uint64_t done = 0; done < p.len; done += kChunk)
+            jobs.push_back({dst + done, std::min(kChunk, p.len - done), p.file_off + done, level_fds[size_t(p.level)]});
     }
     return run_jobs(jobs);
 }

@@ -47,3 +47,27 @@ expect_clean_failure() {
 
 pid_state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 tracer_of() { awk '/^TracerPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# start_target PROG: starts a live scenario program in $tmp/work (made
+# here), in a session of its own and with no descriptor but 0-2 (anything
+# inherited would be state to dump), waits until it is ready and sets
+# $pid. Both it and its reaping subshell are killed on the way out.
+start_target() {
+  local prog=$1
+  [ -x "$prog" ] || fail "missing $prog"
+  mkdir -p "$tmp/work"
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    setsid "$prog" "$tmp/work" </dev/null >"$tmp/work/prog.log" 2>&1 &
+    echo $! >"$tmp/pid"
+    wait
+  ) &
+  started+=("$!")
+  for _ in $(seq 500); do [ -s "$tmp/pid" ] && [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
+  pid=$(cat "$tmp/pid")
+  started+=("$pid")
+  [ -e "$tmp/work/ready" ] || fail "the target never got ready"
+}

@@ -6,22 +6,8 @@
 . "$(dirname "$0")/common.sh"
 
 prog=$bin/memory_heap_and_anonymous_keep_content
-[ -x "$prog" ] || fail "missing $prog"
-mkdir "$tmp/work" "$tmp/images" "$tmp/pre"
-(
-  for fd in /proc/$BASHPID/fd/*; do
-    fd=${fd##*/}
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-  done
-  setsid "$prog" "$tmp/work" </dev/null >"$tmp/work/prog.log" 2>&1 &
-  echo $! >"$tmp/pid"
-  wait
-) &
-started+=("$!")
-for _ in $(seq 500); do [ -s "$tmp/pid" ] && [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
-pid=$(cat "$tmp/pid")
-started+=("$pid")
-[ -e "$tmp/work/ready" ] || fail "the target never got ready"
+mkdir "$tmp/images" "$tmp/pre"
+start_target "$prog"
 STASIS_DIRTY_TRACKING=content "$stasis" pre-dump -t "$pid" -D "$tmp/pre" -o "$tmp/pre.log" -v4 2>"$tmp/pre.err" ||
   fail "pre-dump failed: $(cat "$tmp/pre.err")"
 "$stasis" dump -t "$pid" -D "$tmp/images" -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||

@@ -8,24 +8,8 @@
 . "$(dirname "$0")/common.sh"
 
 prog=$bin/memory_file_mappings_keep_content_and_sharing
-[ -x "$prog" ] || fail "missing $prog"
-mkdir "$tmp/work" "$tmp/images"
-(
-  # Only fds 0-2 for the program: anything inherited would be state to dump.
-  for fd in /proc/$BASHPID/fd/*; do
-    fd=${fd##*/}
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-  done
-  setsid "$prog" "$tmp/work" </dev/null >"$tmp/work/prog.log" 2>&1 &
-  echo $! >"$tmp/pid"
-  wait
-) &
-keeper=$!
-started+=("$keeper")
-for _ in $(seq 500); do [ -s "$tmp/pid" ] && [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
-pid=$(cat "$tmp/pid")
-started+=("$pid")
-[ -e "$tmp/work/ready" ] || fail "the target never got ready"
+mkdir "$tmp/images"
+start_target "$prog"
 mapped=$(awk '$6 ~ "^'"$tmp"'/work/" && $6 !~ /(ready|prog.log)$/ {print $6; exit}' "/proc/$pid/maps")
 [ -n "$mapped" ] && [ -f "$mapped" ] || fail "the target maps no file of its work dir"
 
