@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/images/checkpoint.h"
+#include "common/images/page_chain.h"
 #include "common/images/show.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -52,6 +53,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         auto again = validate_checkpoint(*cp, opts);
         if (!again.ok()) fuzz::property_failed("accepted checkpoint fails validate_checkpoint", again.error().message());
         if (flags & 8) (void)show_checkpoint(dir);
+        // Resolving the pages of an incremental dump: the checkpoint read
+        // as its own parent (any IN_PARENT entry then points at it), and
+        // alone (IN_PARENT must be refused, never resolved to garbage).
+        std::vector<ChainLevel> parents(1);
+        parents[0].cp = *cp;
+        for (const auto &t : cp->tasks) {
+            if (t.tree.zombie()) continue;
+            uint64_t page = cp->inventory.page_size();
+            auto alone = resolve_pages(task_chain(t.tree.pid(), t, {}), page);
+            auto chained = resolve_pages(task_chain(t.tree.pid(), t, parents), page);
+            for (const auto *r : {&alone, &chained}) {
+                if (!r->ok()) continue;
+                uint64_t prev_end = 0;
+                for (const auto &src : **r) {
+                    if (src.len == 0 || src.len % page || src.vaddr < prev_end)
+                        fuzz::property_failed("resolved page sources overlap or are empty", "");
+                    prev_end = src.vaddr + src.len;
+                }
+            }
+        }
     }
     return 0;
 }
