@@ -79,6 +79,7 @@ for g in "${generations[@]}"; do
     boots+=("$arch $g $label")
   done
 done
+[ ${#boots[@]} -gt 0 ] || { echo "ci/vm.sh: nothing to boot (${generations[*]} on ${arches[*]})" >&2; exit 2; }
 
 # Which scenarios the guests run: STASIS_VM_SCENARIOS=default (what CI runs:
 # DEFAULT_SCENARIOS), all, or a comma-separated list. STASIS_VM_ONLY (a list)
