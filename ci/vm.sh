@@ -27,6 +27,13 @@
 # engine failure listed in tests/qemu/known-failures.txt) / XPASS (a listed
 # one that passed), then a line "vm: N passed, N failed, ...".
 #
+# Kernel generations: STASIS_VM_GENERATIONS, a comma list of bookworm (6.1,
+# the default and what CI boots), bookworm-backports (6.12) and
+# bookworm-backports-16k (6.12 arm64-16k: 16 KiB pages, aarch64 only; other
+# arches skip it). Every arch boots once per generation; the logs of a
+# generation other than bookworm are build/vm/logs/<arch>-<generation>.*.
+#   STASIS_VM_GENERATIONS=bookworm-backports-16k ci/vm.sh aarch64
+#
 # Environment: STASIS_VM_SCENARIOS (all, default = all, or a comma list),
 # STASIS_VM_BOOT_TIMEOUT (seconds per boot, default 480),
 # STASIS_VM_PARALLEL (VMs at once, default 2), STASIS_JOBS (build parallelism, default nproc),
@@ -53,6 +60,26 @@ export STASIS_VM_DIR=${STASIS_VM_DIR:-$PWD/build/vm}
 jobs=${STASIS_JOBS:-$(nproc)}
 parallel=${STASIS_VM_PARALLEL:-2}
 start=$SECONDS
+IFS=, read -r -a generations <<<"${STASIS_VM_GENERATIONS:-bookworm}"
+for g in "${generations[@]}"; do
+  case $g in
+    bookworm|bookworm-backports|bookworm-backports-16k) ;;
+    *) echo "ci/vm.sh: unknown kernel generation '$g' in STASIS_VM_GENERATIONS" \
+            "(have: bookworm bookworm-backports bookworm-backports-16k)" >&2; exit 2 ;;
+  esac
+done
+# The boots: "arch generation label" for every arch that has the generation
+# (the 16k flavour exists for aarch64 only).
+boots=()
+for g in "${generations[@]}"; do
+  for arch in "${arches[@]}"; do
+    case $g in *-16k) [ "$arch" = aarch64 ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;; esac
+    label=$arch
+    [ "$g" != bookworm ] && label=$arch-$g
+    boots+=("$arch $g $label")
+  done
+done
+[ ${#boots[@]} -gt 0 ] || { echo "ci/vm.sh: nothing to boot (${generations[*]} on ${arches[*]})" >&2; exit 2; }
 
 # Which scenarios the guests run: STASIS_VM_SCENARIOS=default (what CI runs:
 # DEFAULT_SCENARIOS), all, or a comma-separated list. STASIS_VM_ONLY (a list)
@@ -101,7 +128,7 @@ for arch in "${arches[@]}"; do
   echo "== guest $arch ($dir)"
   cmake --build "$dir" -j "$jobs" --target stasis_vm_guest
 done
-tests/qemu/fetch-kernels.sh "${arches[@]}"
+tests/qemu/fetch-kernels.sh --generation "$(IFS=,; echo "${generations[*]}")" "${arches[@]}"
 echo "== guests and kernels ready after $((SECONDS - start))s"
 [ "$build_only" = 1 ] && exit 0
 
@@ -125,12 +152,14 @@ esac
 # A boot that normally takes 1-3 minutes; 480 s bounds a hung guest so that
 # five arches, two at a time, stay within ~25 minutes even at worst.
 boot_timeout=${STASIS_VM_BOOT_TIMEOUT:-480}
-for arch in "${arches[@]}"; do
+for b in "${boots[@]}"; do
+  read -r arch gen label <<<"$b"
   while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
-  echo "== boot $arch"
-  rm -f "$STASIS_VM_DIR/logs/$arch.console.log.results"
+  echo "== boot $arch ($gen)"
+  rm -f "$STASIS_VM_DIR/logs/$label.console.log.results"
   tests/qemu/run-vm.sh "$arch" --guest "$build_root/$arch-static/tests/qemu/guest.cpio" --timeout "$boot_timeout" \
-    >"$STASIS_VM_DIR/logs/$arch.run.log" 2>&1 &
+    --kernel-generation "$gen" --log "$STASIS_VM_DIR/logs/$label.console.log" \
+    >"$STASIS_VM_DIR/logs/$label.run.log" 2>&1 &
 done
 wait || true
 
@@ -140,17 +169,18 @@ echo "== VM tier: one line per scenario and arch (PASS FAIL SKIP, XFAIL = known 
 failed=0
 all_results=$STASIS_VM_DIR/logs/results
 : >"$all_results"
-for arch in "${arches[@]}"; do
-  log=$STASIS_VM_DIR/logs/$arch.console.log
-  sed -n '/^run-vm: /p' "$STASIS_VM_DIR/logs/$arch.run.log"
+for b in "${boots[@]}"; do
+  read -r arch gen label <<<"$b"
+  log=$STASIS_VM_DIR/logs/$label.console.log
+  sed -n '/^run-vm: /p' "$STASIS_VM_DIR/logs/$label.run.log"
   if [ -s "$log.results" ]; then
     cat "$log.results" >>"$all_results"
   else
-    echo "FAIL $arch (all) no results: the boot never got going (see $STASIS_VM_DIR/logs/$arch.run.log)" >>"$all_results"
+    echo "FAIL $label (all) no results: the boot never got going (see $STASIS_VM_DIR/logs/$label.run.log)" >>"$all_results"
   fi
   if ! grep -q "^STASIS-VM $arch END" "$log" 2>/dev/null; then
     failed=1
-    echo "   $arch: the guest did not finish (see $STASIS_VM_DIR/logs/$arch.run.log)"
+    echo "   $label: the guest did not finish (see $STASIS_VM_DIR/logs/$label.run.log)"
   fi
 done
 cat "$all_results"
@@ -158,5 +188,5 @@ grep -q '^FAIL ' "$all_results" && failed=1
 n() { awk -v r="$1" '$1 == r' "$all_results" | wc -l; }
 echo "console logs: $STASIS_VM_DIR/logs/<arch>.console.log"
 echo "vm: $(n PASS) passed, $(n FAIL) failed, $(n XFAIL) expected failures, $(n XPASS) unexpected passes," \
-  "$(n SKIP) skipped on ${arches[*]} in $((SECONDS - start))s ($((SECONDS - boot_start))s booting)$([ $failed = 1 ] && echo ": FAILED")"
+  "$(n SKIP) skipped on $(printf '%s\n' "${boots[@]}" | cut -d' ' -f3 | paste -sd' ') in $((SECONDS - start))s ($((SECONDS - boot_start))s booting)$([ $failed = 1 ] && echo ": FAILED")"
 exit $failed

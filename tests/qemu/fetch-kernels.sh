@@ -6,11 +6,20 @@
 #   release    its `uname -r` (6.1.0-50-arm64)
 #   package    the .deb it came from (linux-image-6.1.0-50-arm64_6.1.176-1_arm64)
 #
-# Generations: bookworm (6.1, the default) and, with --backports,
-# bookworm-backports (6.12) through a private apt source list and lists
-# directory under build/vm/apt/ (the system's apt sources are never touched).
+# Generations:
+#   bookworm                 6.1, the default
+#   bookworm-backports       6.12, same flavours
+#   bookworm-backports-16k   6.12, aarch64 only: flavour arm64-16k (16 KiB pages)
+# The backports ones go through a private apt source list and lists
+# directory under build/vm/apt/bookworm-backports/ (the system's apt sources
+# are never touched).
 #
 #   tests/qemu/fetch-kernels.sh [--backports] [ARCH...]     default: all five
+#   tests/qemu/fetch-kernels.sh --generation G[,G...] [ARCH...]
+#
+# --backports fetches bookworm and bookworm-backports; --generation exactly
+# the generations listed. A generation without a flavour for an arch (the
+# 16k one on anything but aarch64) is skipped with a note.
 #
 # Idempotent: a kernel whose package is cached is not downloaded again, and
 # apt is asked at most once a day (STASIS_VM_REFRESH=1: now). When
@@ -25,12 +34,27 @@ me=fetch-kernels
 
 generations=(bookworm)
 arches=()
+want_gen=''
 for a in "$@"; do
+  if [ "$want_gen" = 1 ]; then
+    IFS=, read -r -a generations <<<"$a"
+    want_gen=''
+    continue
+  fi
   case $a in
-    --backports) generations+=(bookworm-backports) ;;
+    --backports) generations=(bookworm bookworm-backports) ;;
+    --generation) want_gen=1 ;;
+    --generation=*) IFS=, read -r -a generations <<<"${a#--generation=}" ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "$me: unknown option '$a'" >&2; exit 2 ;;
     *) arches+=("$a") ;;
+  esac
+done
+[ "$want_gen" = 1 ] && { echo "$me: --generation needs a value" >&2; exit 2; }
+for g in "${generations[@]}"; do
+  case $g in
+    bookworm|bookworm-backports|bookworm-backports-16k) ;;
+    *) echo "$me: unknown generation '$g' (have: bookworm bookworm-backports bookworm-backports-16k)" >&2; exit 2 ;;
   esac
 done
 [ ${#arches[@]} -eq 0 ] && arches=(x86_64 aarch64 arm ppc64le s390x)
@@ -46,18 +70,26 @@ debian_arch() {
     *) echo "$me: unknown architecture '$1' (have: x86_64 aarch64 arm ppc64le s390x)" >&2; return 1 ;;
   esac
 }
+# The flavour of arch $1 in generation $2; nothing when that generation has
+# none for the arch.
 flavour() {
+  case $2 in
+    *-16k) [ "$1" = aarch64 ] && echo arm64-16k; return 0 ;;
+  esac
   case $1 in
     x86_64) echo amd64 ;; aarch64) echo arm64 ;; arm) echo armmp-lpae ;;
     ppc64le) echo powerpc64le ;; s390x) echo s390x ;;
   esac
 }
+# The Debian suite apt fetches a generation from.
+suite() { echo "${1%-16k}"; }
 
 # apt options for one generation: the system's configuration for bookworm, a
 # private source list, lists and cache directory for backports.
 apt_opts=()
 apt_setup() {
-  local gen=$1
+  local gen
+  gen=$(suite "$1")
   local root=$vm_dir/apt/$gen
   mkdir -p "$root/cache/archives/partial"
   # A package cache of our own: this machine's apt may be configured to keep
@@ -90,7 +122,7 @@ apt_setup() {
 image_package() {
   local gen=$1 darch=$2 flav=$3 meta dep
   meta=linux-image-$flav
-  if [ "$gen" = bookworm-backports ]; then
+  if [ "$(suite "$gen")" = bookworm-backports ]; then
     # Pick the candidate from backports explicitly: the meta package there
     # has a higher version than bookworm's.
     dep=$(apt-cache "${apt_opts[@]}" show "$meta:$darch" 2>/dev/null |
@@ -105,7 +137,11 @@ image_package() {
 fetch_one() {
   local arch=$1 gen=$2 darch flav pkg out tmp deb image release
   darch=$(debian_arch "$arch") || return 1
-  flav=$(flavour "$arch")
+  flav=$(flavour "$arch" "$gen")
+  if [ -z "$flav" ]; then
+    echo "$me: $arch/$gen: no such flavour for $arch, skipped"
+    return 0
+  fi
   out=$vm_dir/kernels/$arch/$gen
   mkdir -p "$out"
   # Asking apt costs seconds per call: a kernel checked within a day is

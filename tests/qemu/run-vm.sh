@@ -4,12 +4,16 @@
 # guest's verdict lines (STASIS-VM <arch> <scenario> PASS|FAIL|SKIP ...).
 #
 #   tests/qemu/run-vm.sh ARCH [--guest CPIO] [--log FILE] [--timeout SECONDS]
-#                             [--kernel-generation bookworm|bookworm-backports]
-#                             [--memory MIB]
+#                             [--kernel-generation GENERATION] [--memory MIB]
 #
 #   --guest    default: build/<arch>-static/tests/qemu/guest.cpio
 #              (target stasis_vm_guest of that build)
-#   --log      default: build/vm/logs/<arch>.console.log
+#   --kernel-generation  bookworm (6.1, default), bookworm-backports (6.12)
+#              or bookworm-backports-16k (6.12 arm64-16k, aarch64 only);
+#              default $STASIS_VM_KERNEL_GENERATION or bookworm. Fetched
+#              by fetch-kernels.sh when not cached.
+#   --log      default: build/vm/logs/<arch>.console.log for bookworm,
+#              build/vm/logs/<arch>-<generation>.console.log otherwise
 #   --timeout  wall-clock limit for the whole boot, default 1500 s; qemu is
 #              killed when it is reached (and on every other way out)
 #
@@ -28,11 +32,12 @@ me=run-vm
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
+case $1 in -h|--help) usage ;; esac
 arch=$1; shift
 vm_dir=${STASIS_VM_DIR:-$root/build/vm}
 guest=$root/build/$arch-static/tests/qemu/guest.cpio
-log=$vm_dir/logs/$arch.console.log
-timeout=1500 generation=bookworm memory=1024
+log=''
+timeout=1500 generation=${STASIS_VM_KERNEL_GENERATION:-bookworm} memory=1024
 while [ $# -gt 0 ]; do
   case $1 in
     --guest) guest=${2:?}; shift ;;
@@ -45,6 +50,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+# Logs and result lines of another kernel generation than the default carry
+# its name, so that both can sit side by side.
+label=$arch
+[ "$generation" != bookworm ] && label=$arch-$generation
+[ -n "$log" ] || log=$vm_dir/logs/$label.console.log
 
 # Machine, CPU and console per architecture (docs: /work/shared/PLATFORM.md).
 case $arch in
@@ -66,9 +76,7 @@ if [ ! -s "$guest" ]; then
 fi
 kernel=$vm_dir/kernels/$arch/$generation/kernel
 if [ ! -s "$kernel" ]; then
-  gen_opt=()
-  [ "$generation" = bookworm-backports ] && gen_opt=(--backports)
-  STASIS_VM_DIR=$vm_dir "$here/fetch-kernels.sh" "${gen_opt[@]}" "$arch" >&2 || exit 1
+  STASIS_VM_DIR=$vm_dir "$here/fetch-kernels.sh" --generation "$generation" "$arch" >&2 || exit 1
 fi
 [ -s "$kernel" ] || { echo "$me: no kernel at $kernel" >&2; exit 1; }
 
@@ -91,7 +99,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-echo "$me: $arch: $(cat "$vm_dir/kernels/$arch/$generation/release" 2>/dev/null || echo kernel), guest $(du -h "$guest" | cut -f1), log $log"
+echo "$me: $label: $(cat "$vm_dir/kernels/$arch/$generation/release" 2>/dev/null || echo kernel), guest $(du -h "$guest" | cut -f1), log $log"
 start=$SECONDS
 # -no-reboot: a reboot (or a panic, with panic=-1) ends qemu instead of
 # looping. No KVM here: TCG, one vCPU (two VMs share two cores).
@@ -153,22 +161,22 @@ for s in $list; do
       PASS) result=XPASS reason="listed in tests/qemu/known-failures.txt ($why) but passed: remove the entry" ;;
     esac
   fi
-  echo "$result $arch $s $reason" >>"$results"
+  echo "$result $label $s $reason" >>"$results"
 done
 count() { awk -v r="$1" '$1 == r' "$results" | wc -l; }
-echo "$me: $arch: $(count PASS) passed, $(count FAIL) failed, $(count XFAIL) expected failures," \
+echo "$me: $label: $(count PASS) passed, $(count FAIL) failed, $(count XFAIL) expected failures," \
   "$(count XPASS) unexpected passes, $(count SKIP) skipped in ${elapsed}s$([ $timed_out = 1 ] && echo " (killed after ${timeout}s)")"
 cat "$results"
 
 if ! grep -q "STASIS-VM $arch BEGIN" "$log"; then
-  echo "$me: $arch: the guest never started its scenarios (qemu exit $qemu_rc$([ $timed_out = 1 ] && echo ", killed after ${timeout}s")); console:" >&2
+  echo "$me: $label: the guest never started its scenarios (qemu exit $qemu_rc$([ $timed_out = 1 ] && echo ", killed after ${timeout}s")); console:" >&2
   tail -n 40 "$log" >&2
   [ -s "$log.qemu" ] && { echo "---- qemu ----" >&2; tail -n 20 "$log.qemu" >&2; }
   exit 1
 fi
 if [ "$finished" != 1 ]; then
   last=$(grep -E "^STASIS-VM $arch [^ ]+ START" "$log" | tail -1 | cut -d' ' -f3)
-  echo "$me: $arch: the guest did not finish ($([ $timed_out = 1 ] && echo "killed after ${timeout}s" || echo "qemu exit $qemu_rc")); last scenario started: ${last:-none}; end of console:" >&2
+  echo "$me: $label: the guest did not finish ($([ $timed_out = 1 ] && echo "killed after ${timeout}s" || echo "qemu exit $qemu_rc")); last scenario started: ${last:-none}; end of console:" >&2
   tail -n 40 "$log" >&2
 fi
 exit 0
