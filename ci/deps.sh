@@ -182,3 +182,10 @@ if echo "$sim" | grep -q '^Remv '; then
 fi
 apt-get install -y -q --no-install-recommends --allow-downgrades "${want[@]}" "${pins[@]}" >/dev/null
 echo "ci/deps.sh: done (linux-libc-dev $LIBC_DEV_VERSION on ${ALL[*]})"
+
+# The VM tier boots Debian's own kernel packages (never a hand-made kernel):
+# fetched here, cached in build/vm/kernels (ci/vm.sh fetches any that are
+# still missing). STASIS_VM=0 skips them, as it skips the tier.
+if [ "${STASIS_VM:-1}" != 0 ]; then
+  "$(dirname "$0")/../tests/qemu/fetch-kernels.sh"
+fi

@@ -44,6 +44,8 @@ constexpr ProbeSpec kProbes[] = {
      Subject::self},
     {"memfd", Need::required, "restoring shared anonymous memory and memfd files (memfd_create)", probe_memfd,
      Subject::self},
+    {"unix-diag", Need::optional, "checkpointing unix sockets (NETLINK_SOCK_DIAG for AF_UNIX, CONFIG_UNIX_DIAG)",
+     probe_unix_diag, Subject::self},
     {"time-namespace", Need::optional,
      "keeping CLOCK_MONOTONIC and CLOCK_BOOTTIME continuous across hosts (5.6)", probe_time_namespace,
      Subject::self},

@@ -90,6 +90,9 @@ ProbeOutcome probe_membarrier(ProbeContext &ctx);
 ProbeOutcome probe_memfd(ProbeContext &ctx);
 ProbeOutcome probe_vdso(ProbeContext &ctx);
 
+// probes_files.cc: file kinds described through the kernel.
+ProbeOutcome probe_unix_diag(ProbeContext &ctx);
+
 // probes_memory.cc: userfaultfd and dirty-page tracking.
 ProbeOutcome probe_userfaultfd(ProbeContext &ctx);
 ProbeOutcome probe_pagemap_scan(ProbeContext &ctx);

@@ -576,6 +576,14 @@ static bool dump(struct run *r) {
     if (!wait_child(r->pid, settings.timeout_s, &status))
         return finish(r, FAIL, "PID %d still runs %ds after the dump", (int)r->pid, settings.timeout_s);
     r->pid_reaped = true;
+    /* The program's children were re-parented to us when it died: reap
+     * them too, or their zombies keep their PIDs from the restore. */
+    for (double quiet_since = now_s(); now_s() - quiet_since < 0.3;) {
+        pid_t z = waitpid(-1, &status, WNOHANG | __WALL);
+        if (z > 0) quiet_since = now_s();
+        else if (z < 0) break;
+        else sleep_ms(10);
+    }
     if (task_state(r->pid) != '\0') return finish(r, FAIL, "PID %d is still taken after the dump was reaped", (int)r->pid);
     return true;
 }
