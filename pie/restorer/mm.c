@@ -99,7 +99,19 @@ long restore_map_vmas(struct restore_plan *plan) {
         }
         if (v[i].flags & RESTORE_VMA_SYSV_SHM) {
             /* shmat(id, addr, SHM_RDONLY if read-only) */
-            r = SYS3(shmat, v[i].shmid, (unsigned long)v[i].start, (prot & R_PROT_WRITE) ? 0 : 010000);
+            unsigned long ro = (prot & R_PROT_WRITE) ? 0 : 010000;
+            r = SYS3(shmat, v[i].shmid, (unsigned long)v[i].start, ro);
+            if (r == -22) {
+                /* 32-bit arm wants shmat addresses aligned to SHMLBA (four
+                 * pages) although the kernel itself attached this one
+                 * elsewhere (no cache aliasing): attach where the kernel
+                 * likes, then move it into place. */
+                long at = SYS3(shmat, v[i].shmid, 0, ro);
+                if (is_err(at)) return restore_fail(plan, RESTORE_STEP_MAP, at, v[i].start);
+                long m = move((uint64_t)(unsigned long)at, len, v[i].start);
+                if (m) return restore_fail(plan, RESTORE_STEP_MAP, m, v[i].start);
+                r = (long)(unsigned long)v[i].start;
+            }
         } else {
             r = stasis_sys_mmap((unsigned long)v[i].start, (unsigned long)len, prot,
                                 v[i].map_flags | R_MAP_FIXED_NOREPLACE, v[i].fd, (unsigned long)v[i].pgoff);
