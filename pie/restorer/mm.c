@@ -104,13 +104,20 @@ long restore_map_vmas(struct restore_plan *plan) {
             if (r == -22) {
                 /* 32-bit arm wants shmat addresses aligned to SHMLBA (four
                  * pages) although the kernel itself attached this one
-                 * elsewhere (no cache aliasing): attach where the kernel
-                 * likes, then move it into place. */
-                long at = SYS3(shmat, v[i].shmid, 0, ro);
-                if (is_err(at)) return restore_fail(plan, RESTORE_STEP_MAP, at, v[i].start);
-                long m = move((uint64_t)(unsigned long)at, len, v[i].start);
-                if (m) return restore_fail(plan, RESTORE_STEP_MAP, m, v[i].start);
-                r = (long)(unsigned long)v[i].start;
+                 * elsewhere (no cache aliasing): attach at an aligned free
+                 * address next to the target, not overlapping it (mremap
+                 * refuses overlaps), then move it into place. */
+                const uint64_t a = 0x10000; /* a multiple of every SHMLBA */
+                uint64_t at[2] = {v[i].start > len + a ? (v[i].start - len - a) & ~(a - 1) : 0,
+                                  (v[i].end + a - 1) & ~(a - 1)};
+                for (int k = 0; k < 2 && r == -22; ++k) {
+                    if (!at[k]) continue;
+                    long got = SYS3(shmat, v[i].shmid, (unsigned long)at[k], ro);
+                    if (is_err(got)) continue;
+                    r = move((uint64_t)(unsigned long)got, len, v[i].start);
+                    if (r) return restore_fail(plan, RESTORE_STEP_MAP, r, v[i].start);
+                    r = (long)(unsigned long)v[i].start;
+                }
             }
         } else {
             r = stasis_sys_mmap((unsigned long)v[i].start, (unsigned long)len, prot,
