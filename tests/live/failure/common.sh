@@ -71,3 +71,15 @@ start_target() {
   started+=("$pid")
   [ -e "$tmp/work/ready" ] || fail "the target never got ready"
 }
+
+# expect_own_check_passes: asks the restored program ($pid) to check itself
+# ($tmp/work/check), waits for its verdict, kills it, and fails unless the
+# verdict is PASS.
+expect_own_check_passes() {
+  local v
+  touch "$tmp/work/check"
+  for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
+  v=$(cat "$tmp/work/verdict" 2>/dev/null)
+  kill -KILL "$pid" 2>/dev/null
+  [ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
+}

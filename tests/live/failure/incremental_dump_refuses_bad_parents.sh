@@ -41,9 +41,5 @@ mv "$tmp/pre1" "$tmp/other"
 mv "$tmp/pre1.real" "$tmp/pre1"
 "$stasis" restore -D "$tmp/images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4 2>"$tmp/restore.err" ||
   fail "restore with the right parent failed: $(cat "$tmp/restore.err")"
-touch "$tmp/work/check"
-for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
-v=$(cat "$tmp/work/verdict" 2>/dev/null)
-kill -KILL "$pid" 2>/dev/null
-[ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
+expect_own_check_passes
 pass "$(cat "$tmp/restore-pre.err") / $(cat "$tmp/restore-replaced.err")"

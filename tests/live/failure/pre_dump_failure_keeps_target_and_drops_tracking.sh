@@ -36,9 +36,5 @@ for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
 "$stasis" restore -D "$tmp/images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4 2>"$tmp/restore.err" ||
   fail "restore failed: $(cat "$tmp/restore.err")"
-touch "$tmp/work/check"
-for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
-v=$(cat "$tmp/work/verdict" 2>/dev/null)
-kill -KILL "$pid" 2>/dev/null
-[ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
+expect_own_check_passes
 pass "$(grep -o 'the dirty tracking of.*' "$tmp/dump.log" | head -n1)"

@@ -37,9 +37,5 @@ images_after=$(cd "$tmp/images" && sha256sum ./*)
 cp -p "$tmp/original" "$mapped"
 "$stasis" restore -D "$tmp/images" -d --file-validation=checksum --pidfile "$tmp/restored.pid" \
   -o "$tmp/restore.log" -v4 2>"$tmp/restore.err" || fail "restore with the file put back failed: $(cat "$tmp/restore.err")"
-touch "$tmp/work/check"
-for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
-v=$(cat "$tmp/work/verdict" 2>/dev/null)
-kill -KILL "$pid" 2>/dev/null
-[ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
+expect_own_check_passes
 pass "$(cat "$tmp/restore-size.err") / $(cat "$tmp/restore-content.err")"
