@@ -12,7 +12,7 @@ const std::vector<Command> &commands() {
         {"restore", "restore a process tree from an image directory", run_restore},
         {"check", "probe the running kernel for every feature stasis uses", run_check},
         {"lazy-pages", "serve the memory of a lazily restored tree", run_lazy_pages},
-        {"page-server", "receive or serve pages over TCP (not built yet)", run_page_server},
+        {"page-server", "receive pages over TCP from a dump and serve them to a lazy restore", run_page_server},
         {"image", "decode, encode or summarise image files", stasis::images::image_command},
     };
     return all;

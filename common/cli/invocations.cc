@@ -29,12 +29,17 @@ Result<std::string> required(const ParsedOptions &p, const char *long_name, cons
     return *v;
 }
 
-Result<int> parse_port(std::string_view text) {
-    int port = 0;
-    auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (err != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535)
-        return Error(log::cat("invalid port '", text, "' (want 1 to 65535)"));
-    return port;
+// --page-server with --address/--port: where the page server is. Address
+// and port mean nothing without --page-server, and it needs the port.
+Result<std::optional<pageserver::Endpoint>> page_server_option(const ParsedOptions &p) {
+    auto address = p.value("address"), port = p.value("port");
+    if (!p.flag("page-server")) {
+        if (address || port) return Error("--address and --port go with --page-server");
+        return std::optional<pageserver::Endpoint>();
+    }
+    if (!port) return Error("--page-server needs --port PORT");
+    STASIS_ASSIGN(pageserver::Endpoint where, pageserver::parse_endpoint(address.value_or("127.0.0.1"), *port));
+    return std::optional<pageserver::Endpoint>(where);
 }
 
 }  // namespace
@@ -75,6 +80,10 @@ Result<DumpInvocation> parse_dump(const Args &args, bool pre_dump) {
     if (auto mode = p.value("file-validation")) {
         STASIS_ASSIGN(inv.options.file_validation, parse_file_validation(*mode));
     }
+    STASIS_ASSIGN(inv.options.page_server, page_server_option(p));
+    if (inv.options.page_server && !inv.options.prev_images_dir.empty())
+        return Error("--page-server with --prev-images-dir is not supported: an incremental dump compares with "
+                     "and refers to parent images on this machine");
     if (pre_dump) {
         // A pre-dump exists to be followed by a dump that writes only what
         // changed: it always tracks memory and never stops the tree (CRIU
@@ -102,6 +111,7 @@ Result<RestoreInvocation> parse_restore(const Args &args) {
         STASIS_ASSIGN(inv.options.file_validation, parse_file_validation(*mode));
     }
     if (auto pidfile = p.value("pidfile")) inv.options.pidfile = resolve_in(inv.options.images_dir, *pidfile);
+    STASIS_ASSIGN(inv.options.page_server, page_server_option(p));
     return inv;
 }
 
@@ -124,10 +134,13 @@ Result<ServerInvocation> parse_server(const char *command, const Args &args) {
         return inv;
     }
     inv.images_dir = p.value("images-dir").value_or("");
-    inv.address = p.value("address").value_or("");
-    if (auto port = p.value("port")) {
-        STASIS_ASSIGN(inv.port, parse_port(*port));
+    if (std::string_view(command) == "lazy-pages") {
+        STASIS_ASSIGN(inv.endpoint, page_server_option(p));
+        return inv;
     }
+    auto port = p.value("port");
+    if (!port) return Error("give the port to listen on: --port PORT");
+    STASIS_ASSIGN(inv.endpoint, pageserver::parse_endpoint(p.value("address").value_or(""), *port));
     return inv;
 }
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,9 @@ struct CheckInvocation {
 struct ServerInvocation {
     bool help = false;
     std::string images_dir;
-    std::string address;
-    int port = 0;  // 0: not given
+    // page-server: where to listen (address may be empty: every address);
+    // lazy-pages: the page server to fetch from, when --page-server is given.
+    std::optional<pageserver::Endpoint> endpoint;
     LogSettings log;
 };
 

@@ -20,6 +20,10 @@ constexpr OptionSpec kFileValidation = {"file-validation", 0, "MODE", ValueKind:
 constexpr OptionSpec kShellJob = {"shell-job", 0, nullptr, ValueKind::flag,
                                   "the tree was started from a shell and shares its terminal and session"};
 
+constexpr OptionSpec kAddress = {"address", 0, "ADDR", ValueKind::text,
+                                 "with --page-server: the page server's address (default 127.0.0.1)"};
+constexpr OptionSpec kPort = {"port", 0, "PORT", ValueKind::text, "with --page-server: its TCP port (required)"};
+
 constexpr OptionSpec kDump[] = {
     {"tree", 't', "PID", ValueKind::text, "root of the process tree to checkpoint (required)"},
     {"images-dir", 'D', "DIR", ValueKind::text, "existing directory to write the images to (required)"},
@@ -33,7 +37,14 @@ constexpr OptionSpec kDump[] = {
      "images of the previous pre-dump, absolute or relative to the images directory; pages unchanged since "
      "stay there and the restore reads them from there"},
     {"lazy-pages", 0, nullptr, ValueKind::flag,
-     "meant for a lazy restore (recorded in the images; any dump can be restored lazily)"},
+     "meant for a lazy restore (recorded in the images; any dump can be restored lazily); with --page-server "
+     "the page server stays up to serve the pages"},
+    {"page-server", 0, nullptr, ValueKind::flag,
+     "send the memory to `stasis page-server` at --address/--port instead of writing pages images here (the "
+     "other images are written here; copy them to the page server's directory, or restore with "
+     "--page-server)"},
+    kAddress,
+    kPort,
     kFileValidation,
     {"ext-unix-sk", 0, nullptr, ValueKind::flag,
      "accept dgram unix sockets connected to a named socket outside the tree (/dev/log, say): the restore "
@@ -58,6 +69,11 @@ constexpr OptionSpec kRestore[] = {
     kShellJob,
     {"lazy-pages", 0, nullptr, ValueKind::flag,
      "fill anonymous memory on first touch from a running `stasis lazy-pages`"},
+    {"page-server", 0, nullptr, ValueKind::flag,
+     "read the pages from `stasis page-server` at --address/--port instead of the images directory (with "
+     "--lazy-pages only those that are not filled lazily)"},
+    kAddress,
+    kPort,
     kFileValidation,
     {"pidfile", 0, "FILE", ValueKind::text,
      "write the PID of the restored root to FILE (a relative FILE is placed in the images directory)"},
@@ -70,13 +86,16 @@ constexpr OptionSpec kCheck[] = {
 
 constexpr OptionSpec kLazyPages[] = {
     {"images-dir", 'D', "DIR", ValueKind::text, "images of the lazily restored tree (required)"},
-    {"address", 0, "ADDR", ValueKind::text, "fetch pages from the page server at ADDR (not built yet)"},
-    {"port", 0, "PORT", ValueKind::text, "TCP port of that page server (not built yet)"},
+    {"page-server", 0, nullptr, ValueKind::flag,
+     "fetch the pages from `stasis page-server` at --address/--port instead of the images directory (post-copy "
+     "migration: the images here need no pages files)"},
+    kAddress,
+    kPort,
 };
 
 constexpr OptionSpec kPageServer[] = {
     {"images-dir", 'D', "DIR", ValueKind::text,
-     "directory to store received pages in, or to serve them from"},
+     "existing directory to store received pages images in and to serve them from (required)"},
     {"address", 0, "ADDR", ValueKind::text, "address to listen on (default: every address)"},
     {"port", 0, "PORT", ValueKind::text, "TCP port to listen on (required)"},
 };
@@ -100,8 +119,11 @@ constexpr CommandSpec kCommands[] = {
      "Serve the memory of a lazily restored tree (restore --lazy-pages) as it touches it, and the rest in the "
      "background; start it before the restore. It exits once every restored process has all its memory.",
      kLazyPages},
-    {"page-server", "--port PORT [options]",
-     "Receive pages over TCP during a dump, or serve them to a lazy restore.", kPageServer},
+    {"page-server", "-D DIR --port PORT [options]",
+     "Receive the pages images of `dump --page-server` over TCP into DIR, and serve them to `lazy-pages "
+     "--page-server` and `restore --page-server`. It exits once a dump without --lazy-pages, or a lazy-pages "
+     "that delivered every page, has finished and no client is connected; or on SIGTERM.",
+     kPageServer},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "common/cli/option_table.h"
 #include "common/cli/parse_options.h"
 #include "common/lazy/lazy_pages.h"
+#include "common/pageserver/server.h"
 #include "common/util/log.h"
 
 namespace stasis::cli {
@@ -34,15 +35,6 @@ int run_dump_like(const Args &args, bool pre_dump) {
     log::info(command, ": tree ", opts.pid, " into ", opts.images_dir);
     if (auto st = dump::run(opts); !st.ok()) return fail(command, st.error());
     return kExitOk;
-}
-
-// A command whose engine is not part of this build: the options are still
-// checked (and --help works), then it says so and fails.
-int run_not_built(const char *command, const Args &args, const char *what) {
-    auto inv = parse_server(command, args);
-    if (!inv.ok()) return usage_error(command, inv.error());
-    if (inv->help) return print_help(command);
-    return fail(command, Error(log::cat(what, " is not built yet in this version of stasis")));
 }
 
 }  // namespace
@@ -73,17 +65,41 @@ int run_lazy_pages(const Args &args) {
     if (!inv.ok()) return usage_error(command, inv.error());
     if (inv->help) return print_help(command);
     if (inv->images_dir.empty()) return usage_error(command, Error("give the images directory: -D DIR"));
-    if (!inv->address.empty() || inv->port)
-        return fail(command, Error("pages from a page server (--address, --port) are not built yet; serve them "
-                                   "from the images with -D"));
     if (auto st = check_images_dir(inv->images_dir, false); !st.ok()) return fail(command, st.error());
     if (auto st = apply_logging(inv->log, inv->images_dir); !st.ok()) return fail(command, st.error());
     lazy::LazyOptions opts;
     opts.images_dir = inv->images_dir;
+    opts.page_server = inv->endpoint;
     if (const char *d = std::getenv("STASIS_LAZY_BACKGROUND_DELAY_MS")) opts.background_delay_ms = std::atoi(d);
     if (auto st = lazy::serve(opts); !st.ok()) return fail(command, st.error());
     return kExitOk;
 }
-int run_page_server(const Args &args) { return run_not_built("page-server", args, "the page server"); }
+
+namespace {
+// Tells whoever started the page server (a script, a test) where it
+// listens, once it does.
+void announce(uint16_t port) {
+    std::printf("page-server: listening on port %u\n", unsigned(port));
+    std::fflush(stdout);
+}
+}  // namespace
+
+int run_page_server(const Args &args) {
+    const char *command = "page-server";
+    auto inv = parse_server(command, args);
+    if (!inv.ok()) return usage_error(command, inv.error());
+    if (inv->help) return print_help(command);
+    if (inv->images_dir.empty()) return usage_error(command, Error("give the images directory: -D DIR"));
+    if (auto st = check_images_dir(inv->images_dir, true); !st.ok()) return fail(command, st.error());
+    if (auto st = apply_logging(inv->log, inv->images_dir); !st.ok()) return fail(command, st.error());
+    pageserver::ServerOptions opts;
+    opts.images_dir = inv->images_dir;
+    opts.listen = *inv->endpoint;
+    opts.page_size = uint32_t(::sysconf(_SC_PAGESIZE));
+    opts.on_listening = announce;
+    log::info(command, ": ", opts.images_dir, " on ", opts.listen.text());
+    if (auto st = pageserver::serve(opts); !st.ok()) return fail(command, st.error());
+    return kExitOk;
+}
 
 }  // namespace stasis::cli

@@ -31,6 +31,7 @@
 #include "common/files/file_table.h"
 #include "common/images/images.h"
 #include "common/mem/dump_memory.h"
+#include "common/pageserver/remote_image.h"
 #include "common/parasite/parasite.h"
 #include "common/proc/fdinfo.h"
 #include "common/proc/maps.h"
@@ -136,9 +137,17 @@ struct ProcessDump {
     std::unique_ptr<images::RawImageWriter> pages;  // committed once the whole dump succeeded
 };
 
+// The pages image of `pid`: here, or on the page server.
+Result<images::RawImageWriter> pages_writer(const DumpOptions &opts, pageserver::Client *server, pid_t pid,
+                                            uint32_t page_size) {
+    std::string name = "pages-" + std::to_string(pid) + ".img";
+    if (server) return pageserver::remote_pages_writer(*server, name, page_size);
+    return images::RawImageWriter::create(opts.images_dir, name, images::IMAGE_PAGES, page_size);
+}
+
 Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions &opts, files::FileTable &files,
                                  uint32_t page_size, std::map<pid_t, std::vector<proc::Mapping>> &maps_of,
-                                 Incremental *inc) {
+                                 Incremental *inc, pageserver::Client *server) {
     ProcessDump out;
     pid_t pid = proc.pid;
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
@@ -169,8 +178,7 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     } else {
         STASIS_ASSIGN(maps, proc::read_smaps(pid));
     }
-    STASIS_ASSIGN(auto pages, images::RawImageWriter::create(opts.images_dir, "pages-" + std::to_string(pid) + ".img",
-                                                             images::IMAGE_PAGES, page_size));
+    STASIS_ASSIGN(auto pages, pages_writer(opts, server, pid, page_size));
     mem::MemoryDumpContext mctx;
     mctx.exclude_start = parasite->area_start();
     mctx.exclude_end = parasite->area_end();
@@ -232,6 +240,14 @@ Status dump_tree(const DumpOptions &opts) {
         STASIS_ASSIGN(inc, Incremental::open(opts, page_size));
     }
 
+    // Connected before the freeze: a page server that is not there fails
+    // the dump before the tree is touched.
+    std::optional<pageserver::Client> server;
+    if (opts.page_server) {
+        STASIS_ASSIGN(server, pageserver::Client::connect(*opts.page_server, pageserver::Role::push, page_size));
+        log::info("pages go to the page server ", opts.page_server->text());
+    }
+
     auto frozen_at = std::chrono::steady_clock::now();
     STASIS_ASSIGN(ptrace::FrozenTree tree, ptrace::FrozenTree::freeze(opts.pid, true));
     if (tree.processes().front().zombie) return Error("process " + std::to_string(opts.pid) + " is a zombie");
@@ -255,8 +271,9 @@ Status dump_tree(const DumpOptions &opts) {
             cp.tasks.push_back(std::move(z));
             continue;
         }
-        STASIS_ASSIGN(ProcessDump pd, std::move(dump_process(proc, opts, files, page_size, maps_of, inc.get()))
-                                          .context("process " + std::to_string(proc.pid)));
+        STASIS_ASSIGN(ProcessDump pd,
+                      std::move(dump_process(proc, opts, files, page_size, maps_of, inc.get(), server ? &*server : nullptr))
+                          .context("process " + std::to_string(proc.pid)));
         cpu.MergeFrom(pd.cpu);
         cp.tasks.push_back(std::move(pd.task));
         pages.push_back(std::move(pd.pages));
@@ -293,6 +310,9 @@ Status dump_tree(const DumpOptions &opts) {
         stop_keeper(inv.keeper());
         return st;
     }
+    // Without --lazy-pages nobody is going to fetch pages from the page
+    // server: it may exit once we are gone.
+    if (server) STASIS_TRY(server->bye(!opts.lazy_pages));
 
     // Frozen until released, or until killed (SIGKILL sent: the time the
     // kernel then takes to free its memory is not time it waits for us).

@@ -3,8 +3,10 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
+#include "common/pageserver/endpoint.h"
 #include "common/util/result.h"
 
 namespace stasis::dump {
@@ -21,6 +23,7 @@ struct DumpOptions {
     bool lazy_pages = false;         // --lazy-pages: leave anonymous memory to lazy-pages
     bool ext_unix_sk = false;        // --ext-unix-sk: dgram sockets connected outside the tree, reconnected by name
     FileValidation file_validation = FileValidation::build_id;  // --file-validation
+    std::optional<pageserver::Endpoint> page_server;  // --page-server: pages go there
     bool pre_dump = false;           // set by `stasis pre-dump`
     bool progress = false;           // show progress on the terminal
 };

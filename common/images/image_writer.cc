@@ -76,8 +76,9 @@ Status ImageWriter::sync() {
     return ok();
 }
 
-RawImageWriter::RawImageWriter(TempFile file, ImageKind kind, uint64_t data_offset)
-    : file_(std::move(file)), kind_(kind), data_offset_(data_offset) {}
+RawImageWriter::RawImageWriter(std::optional<TempFile> file, std::unique_ptr<RawImageSink> sink, ImageKind kind,
+                               uint64_t data_offset)
+    : file_(std::move(file)), sink_(std::move(sink)), kind_(kind), data_offset_(data_offset) {}
 
 Result<RawImageWriter> RawImageWriter::create(const std::string &dir, const std::string &name, ImageKind kind,
                                               uint32_t page_size) {
@@ -90,31 +91,49 @@ Result<RawImageWriter> RawImageWriter::create(const std::string &dir, const std:
     std::string first_page(page_size, '\0');
     encode_header(ImageHeader{kImageMagic, uint32_t(kind), info->version, 0}, first_page.data());
     STASIS_TRY(std::move(write_all(file.fd(), first_page.data(), first_page.size())).context(name));
-    return RawImageWriter(std::move(file), kind, page_size);
+    return RawImageWriter(std::move(file), nullptr, kind, page_size);
+}
+
+RawImageWriter RawImageWriter::remote(std::unique_ptr<RawImageSink> sink, ImageKind kind, uint32_t page_size) {
+    return RawImageWriter(std::nullopt, std::move(sink), kind, page_size);
 }
 
 Status RawImageWriter::append(const void *data, size_t len) {
-    return std::move(write_all(file_.fd(), data, len)).context(file_.name());
+    if (sink_) {
+        STASIS_TRY(sink_->append(data, len));
+        sent_ += len;
+        return ok();
+    }
+    return std::move(write_all(file_->fd(), data, len)).context(file_->name());
 }
 
 Status RawImageWriter::append_iov(const struct iovec *iov, int count) {
-    return std::move(writev_all(file_.fd(), iov, count)).context(file_.name());
+    if (sink_) {
+        STASIS_TRY(sink_->append_iov(iov, count));
+        for (int i = 0; i < count; ++i) sent_ += iov[i].iov_len;
+        return ok();
+    }
+    return std::move(writev_all(file_->fd(), iov, count)).context(file_->name());
 }
 
 uint64_t RawImageWriter::size() const {
-    off_t pos = ::lseek(file_.fd(), 0, SEEK_CUR);
+    if (sink_) return sent_;
+    off_t pos = ::lseek(file_->fd(), 0, SEEK_CUR);
     return pos < 0 ? 0 : uint64_t(pos) - data_offset_;
 }
 
 Status RawImageWriter::commit() {
     uint64_t data = size();
     if (kind_ == IMAGE_PAGES && data % data_offset_ != 0)
-        return Error(log::cat(file_.name(), ": ", data, " data bytes are not whole pages of ", data_offset_));
-    return file_.commit();
+        return Error(log::cat(name(), ": ", data, " data bytes are not whole pages of ", data_offset_));
+    if (sink_) return sink_->commit(data);
+    return file_->commit();
 }
 
 Status RawImageWriter::sync() {
-    if (::fdatasync(file_.fd()) != 0) return Error::from_errno(log::cat(file_.name(), ": fdatasync"));
+    // A page server's commit answers once the file is complete on its side.
+    if (sink_) return ok();
+    if (::fdatasync(file_->fd()) != 0) return Error::from_errno(log::cat(file_->name(), ": fdatasync"));
     return ok();
 }
 

@@ -9,6 +9,8 @@
 #include <google/protobuf/message.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "common/images/file_io.h"
@@ -51,6 +53,18 @@ private:
     uint64_t records_ = 0;
 };
 
+// Where a raw image goes when it is not written to a local file: a page
+// server (common/pageserver), which writes the header itself.
+class RawImageSink {
+public:
+    virtual ~RawImageSink() = default;
+    virtual Status append(const void *data, size_t len) = 0;
+    virtual Status append_iov(const struct iovec *iov, int count) = 0;
+    // The whole image is there: `data_bytes` after the header.
+    virtual Status commit(uint64_t data_bytes) = 0;
+    virtual const std::string &name() const = 0;
+};
+
 // A raw image (pages-<id>.img, ghost-<id>.img): the header padded with zeros
 // to the page size, then raw data, which so stays page-aligned in the file
 // for preadv() straight into place at restore.
@@ -58,12 +72,15 @@ class RawImageWriter {
 public:
     static Result<RawImageWriter> create(const std::string &dir, const std::string &name, ImageKind kind,
                                          uint32_t page_size);
+    // The same image written through `sink` instead of a local file.
+    static RawImageWriter remote(std::unique_ptr<RawImageSink> sink, ImageKind kind, uint32_t page_size);
     RawImageWriter(RawImageWriter &&) = default;
 
-    // The file is open for writing at its end. Writing through fd() directly
-    // (e.g. splice(2) from the parasite's pipe) is fine as long as it appends
-    // at the file position, as append() does; size() counts those bytes too.
-    int fd() const { return file_.fd(); }
+    // A local file is open for writing at its end. Writing through fd()
+    // directly is fine as long as it appends at the file position, as
+    // append() does; size() counts those bytes too. -1 for a remote image:
+    // only append() and append_iov() reach it.
+    int fd() const { return file_ ? file_->fd() : -1; }
     // Where the data starts in the file: the page size.
     uint64_t data_offset() const { return data_offset_; }
 
@@ -80,11 +97,15 @@ public:
     Status sync();
 
 private:
-    RawImageWriter(TempFile file, ImageKind kind, uint64_t data_offset);
+    RawImageWriter(std::optional<TempFile> file, std::unique_ptr<RawImageSink> sink, ImageKind kind,
+                   uint64_t data_offset);
+    const std::string &name() const { return file_ ? file_->name() : sink_->name(); }
 
-    TempFile file_;
+    std::optional<TempFile> file_;
+    std::unique_ptr<RawImageSink> sink_;
     ImageKind kind_;
     uint64_t data_offset_;
+    uint64_t sent_ = 0;  // data bytes given to sink_
 };
 
 }  // namespace stasis::images

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -19,6 +21,8 @@
 #include "common/images/images.h"
 #include "common/images/page_chain.h"
 #include "common/lazy/lazy_socket.h"
+#include "common/pageserver/client.h"
+#include "common/proc/tasks.h"
 #include "common/linux/uapi.h"
 #include "common/restore/page_sources.h"
 #include "common/restore/plan.h"
@@ -33,11 +37,18 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kFaultChunk = 64 * 1024;       // copied around a faulting page
 constexpr uint64_t kBackgroundChunk = 2ull << 20;  // copied per background step
 
-// Page data not yet copied in: `len` bytes at `off` in pages file `fd`.
+// Page data not yet copied in: `len` bytes at `off` in pages file `src`
+// (an index into Server::sources_).
 struct Piece {
     uint64_t len;
-    int fd;
+    int src;
     uint64_t off;
+};
+
+// A pages file: open here, or a name on the page server.
+struct Source {
+    images::Fd fd;
+    std::string remote_name;
 };
 
 struct Task {
@@ -59,8 +70,8 @@ void cut(std::map<uint64_t, Piece> &left, uint64_t start, uint64_t end) {
         }
         Piece p = it->second;
         it = left.erase(it);
-        if (a < start) left[a] = {start - a, p.fd, p.off};
-        if (b > end) left[end] = {b - end, p.fd, p.off + (end - a)};
+        if (a < start) left[a] = {start - a, p.src, p.off};
+        if (b > end) left[end] = {b - end, p.src, p.off + (end - a)};
     }
 }
 
@@ -71,7 +82,7 @@ std::map<uint64_t, Piece> take(std::map<uint64_t, Piece> &left, uint64_t start, 
     if (it != left.begin()) --it;
     for (; it != left.end() && it->first < end; ++it) {
         uint64_t a = std::max(it->first, start), b = std::min(it->first + it->second.len, end);
-        if (a < b) out[a] = {b - a, it->second.fd, it->second.off + (a - it->first)};
+        if (a < b) out[a] = {b - a, it->second.src, it->second.off + (a - it->first)};
     }
     cut(left, start, end);
     return out;
@@ -80,33 +91,40 @@ std::map<uint64_t, Piece> take(std::map<uint64_t, Piece> &left, uint64_t start, 
 class Server {
 public:
     explicit Server(const LazyOptions &opts) : opts_(opts) {}
-    ~Server() {
-        for (auto &fds : level_fds_)
-            for (int fd : fds)
-                if (fd >= 0) ::close(fd);
-    }
 
     Status run() {
         page_ = uint64_t(sysconf(_SC_PAGESIZE));
         images::ReadOptions ro;
         ro.expect_arch = arch::kImageArch;
         ro.expect_page_size = uint32_t(page_);
+        ro.check_pages = !opts_.page_server;  // checked on the page server below
         STASIS_ASSIGN(cp_, images::read_checkpoint(opts_.images_dir, ro));
         if (cp_.inventory.dump_kind() == "pre-dump")
             return Error(opts_.images_dir + " is a pre-dump: restore (and serve) the dump made on top of it");
         STASIS_ASSIGN(parents_, images::read_parents(opts_.images_dir, cp_.inventory, ro));
         STASIS_ASSIGN(pages_, restore::resolve_tree_pages(opts_.images_dir, cp_, parents_, page_));
-        level_fds_.resize(cp_.tasks.size());
+        if (opts_.page_server) {
+            if (!parents_.empty())
+                return Error("--page-server with parent images is not supported: the page server holds one level");
+            STASIS_ASSIGN(page_server_, pageserver::Client::connect(*opts_.page_server, pageserver::Role::fetch,
+                                                                    uint32_t(page_)));
+        }
+        level_src_.resize(cp_.tasks.size());
         for (size_t i = 0; i < cp_.tasks.size(); ++i) {
             if (cp_.tasks[i].tree.zombie()) continue;
             ++expected_;
-            STASIS_ASSIGN(level_fds_[i], restore::open_levels(pages_[i], uint32_t(page_)));
+            STASIS_TRY(open_sources(i));
         }
         STASIS_ASSIGN(listen_, listen_socket(opts_.images_dir));
-        log::info("lazy-pages: serving ", expected_, " process(es) of ", opts_.images_dir);
+        log::info("lazy-pages: serving ", expected_, " process(es) of ", opts_.images_dir,
+                  opts_.page_server ? " from the page server " + opts_.page_server->text() : std::string());
         started_ = Clock::now();
         Status st = loop();
         ::unlinkat(AT_FDCWD, (opts_.images_dir + "/" + kSocketName).c_str(), 0);
+        if (!st.ok()) kill_served();
+        // Every page delivered: the page server's work for this migration
+        // is done too.
+        if (st.ok() && page_server_) STASIS_TRY(page_server_->bye(true));
         return st;
     }
 
@@ -194,9 +212,9 @@ private:
         STASIS_ASSIGN(auto pieces, restore::split_by_vma(pages_[index].sources, vmas));
         for (const auto &p : pieces) {
             // What a restorer registers: data in lazy-candidate VMAs.
-            if (p.level < 0 || level_fds_[index][size_t(p.level)] < 0 || !restore::lazy_candidate(vmas[p.vma]))
+            if (p.level < 0 || level_src_[index][size_t(p.level)] < 0 || !restore::lazy_candidate(vmas[p.vma]))
                 continue;
-            t->left[p.vaddr] = {p.len, level_fds_[index][size_t(p.level)], p.file_off};
+            t->left[p.vaddr] = {p.len, level_src_[index][size_t(p.level)], p.file_off};
         }
         uint64_t bytes = 0;
         for (const auto &[a, p] : t->left) bytes += p.len;
@@ -298,8 +316,8 @@ private:
         const Piece p = it->second;
         uint64_t len = end - start;
         buf_.resize(std::max<uint64_t>(buf_.size(), len));
-        ssize_t got = ::pread(p.fd, buf_.data(), len, off_t(p.off + (start - it->first)));
-        if (got != ssize_t(len)) return Error::from_errno(log::cat("lazy-pages: read pages for ", describe(t)));
+        STASIS_TRY(std::move(read_source(p.src, p.off + (start - it->first), len))
+                       .context(log::cat("lazy-pages: read pages for ", describe(t))));
         uffdio_copy c{};
         c.dst = start;
         c.src = uint64_t(uintptr_t(buf_.data()));
@@ -361,6 +379,57 @@ private:
         }
     }
 
+    // One source per pages file of task `index`'s levels: opened here, or
+    // checked on the page server.
+    Status open_sources(size_t index) {
+        const restore::TaskPages &tp = pages_[index];
+        if (!page_server_) {
+            STASIS_ASSIGN(std::vector<int> fds, restore::open_levels(tp, uint32_t(page_)));
+            for (int fd : fds) {
+                level_src_[index].push_back(fd < 0 ? -1 : int(sources_.size()));
+                if (fd >= 0) sources_.push_back({images::Fd(fd), {}});
+            }
+            return ok();
+        }
+        for (const auto &l : tp.levels) {
+            if (!l.pages) {
+                level_src_[index].push_back(-1);
+                continue;
+            }
+            std::string name = images::pages_file_name(l.pages_id);
+            STASIS_ASSIGN(uint64_t bytes, page_server_->stat(name));
+            if (bytes < l.pages * page_)
+                return Error(log::cat(name, " on the page server ", page_server_->endpoint().text(), " holds ",
+                                      bytes / page_, " pages; the pagemap needs ", l.pages));
+            level_src_[index].push_back(int(sources_.size()));
+            sources_.push_back({images::Fd(), name});
+        }
+        return ok();
+    }
+
+    // `len` bytes at `off` of source `src` into buf_.
+    Status read_source(int src, uint64_t off, uint64_t len) {
+        const Source &s = sources_[size_t(src)];
+        if (!s.fd.valid()) return page_server_->read(s.remote_name, off, buf_.data(), len);
+        ssize_t got = ::pread(s.fd.get(), buf_.data(), len, off_t(off));
+        if (got != ssize_t(len)) return Error::from_errno("read the pages file", got < 0 ? errno : EIO);
+        return ok();
+    }
+
+    // Serving failed (the page server went away, a pages file could not be
+    // read): the processes waiting for memory must not run on with holes
+    // (once our userfaultfds close, untouched pages would read as zeros).
+    // Kills every connected task and whatever it forked since.
+    void kill_served() {
+        std::vector<pid_t> todo(connected_.begin(), connected_.end());
+        for (size_t i = 0; i < todo.size(); ++i) {
+            if (auto kids = proc::list_children(todo[i]); kids.ok())
+                todo.insert(todo.end(), kids->begin(), kids->end());
+        }
+        for (pid_t pid : todo) ::kill(pid, SIGKILL);
+        if (!todo.empty()) log::error("lazy-pages: killed the ", todo.size(), " restored process(es) it served");
+    }
+
     static std::string describe(const Task &t) {
         return t.pid ? log::cat("process ", t.pid) : std::string("a forked child");
     }
@@ -370,7 +439,9 @@ private:
     images::Checkpoint cp_;
     std::vector<images::ChainLevel> parents_;
     std::vector<restore::TaskPages> pages_;
-    std::vector<std::vector<int>> level_fds_;
+    std::optional<pageserver::Client> page_server_;
+    std::vector<Source> sources_;
+    std::vector<std::vector<int>> level_src_;  // per task and level: index into sources_, -1 none
     size_t expected_ = 0;
     std::set<pid_t> connected_;
     images::Fd listen_;

@@ -13,14 +13,19 @@
 // closed and the tree no longer depends on this process.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "common/pageserver/endpoint.h"
 #include "common/util/result.h"
 
 namespace stasis::lazy {
 
 struct LazyOptions {
     std::string images_dir;
+    // --page-server: the pages come from there (post-copy migration), not
+    // from pages files in images_dir.
+    std::optional<pageserver::Endpoint> page_server;
     // Give up when no restored task has connected for this long.
     int connect_timeout_s = 300;
     // Background filling starts this long after a process connected, and

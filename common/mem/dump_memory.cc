@@ -97,7 +97,8 @@ Status copy_from_object(int src, const proc::Mapping &m, const std::vector<proc:
         loff_t in = loff_t(m.pgoff + (r.start - m.start));
         uint64_t left = r.npages * page;
         while (left) {
-            ssize_t n = ::copy_file_range(src, &in, pages.fd(), nullptr, left, 0);
+            // A page server's image has no local fd: plain copy.
+            ssize_t n = pages.fd() >= 0 ? ::copy_file_range(src, &in, pages.fd(), nullptr, left, 0) : -1;
             if (n <= 0) {
                 // Not supported across these file systems: plain copy.
                 std::vector<char> buf(std::min<uint64_t>(left, 1 << 20));
@@ -335,9 +336,7 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
     std::vector<proc::PageRun> runs;
     auto flush = [&]() -> Status {
         if (copy.empty()) return ok();
-        uint64_t at = ctx.pages->data_offset() + ctx.pages->size();
-        STASIS_TRY(copy_runs_to_file(pid, copy, ctx.pages->fd(), at).status());
-        ::lseek(ctx.pages->fd(), 0, SEEK_END);
+        STASIS_TRY(copy_runs_to_image(pid, copy, *ctx.pages).status());
         copy.clear();
         return ok();
     };

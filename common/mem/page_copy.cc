@@ -59,8 +59,8 @@ Status read_proc_mem(int mem, uint64_t addr, char *dst, uint64_t len) {
 
 }  // namespace
 
-Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, int out_fd,
-                                   uint64_t file_offset, CopyStats *stats) {
+Result<uint64_t> copy_runs_to_image(pid_t pid, const std::vector<CopyRun> &runs, images::RawImageWriter &out,
+                                    CopyStats *stats) {
     uint64_t total = 0;
     for (const auto &r : runs) total += r.len;
     if (total == 0) return uint64_t(0);
@@ -109,12 +109,7 @@ Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, 
                 o += r.iov_len;
             }
         }
-        for (uint64_t done = 0; done < batch;) {
-            ssize_t n = ::pwrite(out_fd, dst + done, batch - done, off_t(file_offset + written + done));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return Error::from_errno("write pages image", n < 0 ? errno : EIO);
-            done += uint64_t(n);
-        }
+        STASIS_TRY(out.append(dst, batch));
         written += batch;
     }
     if (stats) stats->bytes += total;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/images/image_writer.h"
 #include "common/util/result.h"
 
 namespace stasis::mem {
@@ -36,9 +37,9 @@ struct CopyStats {
     uint64_t calls = 0;
 };
 
-// Appends the content of `runs`, in order, to the file `fd` at `file_offset`
-// (the file is grown as needed). Returns the number of bytes written.
-Result<uint64_t> copy_runs_to_file(pid_t pid, const std::vector<CopyRun> &runs, int fd, uint64_t file_offset,
-                                   CopyStats *stats = nullptr);
+// Appends the content of `runs`, in order, to the pages image `out` (a local
+// file or a page server). Returns the number of bytes written.
+Result<uint64_t> copy_runs_to_image(pid_t pid, const std::vector<CopyRun> &runs, images::RawImageWriter &out,
+                                    CopyStats *stats = nullptr);
 
 }  // namespace stasis::mem

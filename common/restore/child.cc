@@ -362,20 +362,6 @@ Status fork_children(ChildArgs &a) {
     return ok();
 }
 
-bool premappable(const images::Vma &v) {
-    return v.kind() == images::VMA_ANON_PRIVATE && !(v.flags() & MAP_GROWSDOWN);
-}
-
-// Some child of `me` shares this VMA copy-on-write with it.
-bool inherited_by_a_child(const images::Checkpoint &cp, pid_t me, const images::Vma &v) {
-    for (const auto &t : cp.tasks) {
-        if (t.tree.ppid() != me || t.tree.zombie()) continue;
-        for (const auto &cv : t.vmas)
-            if (cv.cow_from_parent() && cv.start() == v.start() && cv.end() == v.end()) return true;
-    }
-    return false;
-}
-
 // Before forking children: this task's premapped memory. VMAs shared
 // copy-on-write with the parent are the parent's copies, inherited at the
 // parent's premap addresses; VMAs its own children share with it are
@@ -394,12 +380,9 @@ Status prepare_memory(ChildArgs &a) {
                                   " is shared copy-on-write with the parent, which has no such mapping to share"));
         mine[v.start()] = it->second;
     }
-    bool all = false;
-    if (const char *p = std::getenv("STASIS_RESTORE_PREMAP"); p && *p == '1') all = true;
     std::vector<const images::Vma *> fresh;
     for (const auto &v : t.vmas)
-        if (premappable(v) && !mine.count(v.start()) && (all || inherited_by_a_child(cp, t.tree.pid(), v)))
-            fresh.push_back(&v);
+        if (!mine.count(v.start()) && premapped_at_restore(cp, t, v)) fresh.push_back(&v);
     if (!fresh.empty()) {
         STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
         STASIS_ASSIGN(Premap p, premap_fresh(cp, fresh, page, self));

@@ -1,5 +1,6 @@
 #include "common/restore/page_sources.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,7 +56,9 @@ Result<std::vector<int>> open_levels(const TaskPages &pages, uint32_t page_size)
             fds.push_back(-1);
             continue;
         }
-        auto fd = images::open_pages(l.dir, l.pages_id, page_size, l.pages);
+        auto fd = l.fetched ? Result<int>(::fcntl(l.fetched->get(), F_DUPFD_CLOEXEC, 0))
+                            : images::open_pages(l.dir, l.pages_id, page_size, l.pages);
+        if (fd.ok() && *fd < 0) fd = Error::from_errno("duplicate the fetched pages");
         if (!fd.ok()) {
             for (int f : fds)
                 if (f >= 0) ::close(f);

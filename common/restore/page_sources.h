@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/images/file_io.h"
 #include "common/images/page_chain.h"
 #include "common/util/result.h"
 
@@ -18,6 +20,9 @@ struct TaskPages {
         std::string dir;
         uint32_t pages_id = 0;
         uint64_t pages = 0;  // pages its file must hold for this task
+        // Pages fetched from a page server (restore --page-server): a memfd
+        // laid out like the pages file, used instead of opening one in dir.
+        std::shared_ptr<images::Fd> fetched;
     };
     std::vector<Level> levels;  // index: PageSource::level
 };

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <thread>
 
 #include "common/restore/address_space.h"
@@ -49,6 +50,31 @@ Status run_jobs(const std::vector<Job> &jobs) {
 }
 
 }  // namespace
+
+namespace {
+
+bool premappable(const images::Vma &v) {
+    return v.kind() == images::VMA_ANON_PRIVATE && !(v.flags() & MAP_GROWSDOWN);
+}
+
+// Some child of `me` shares this VMA copy-on-write with it.
+bool inherited_by_a_child(const images::Checkpoint &cp, pid_t me, const images::Vma &v) {
+    for (const auto &t : cp.tasks) {
+        if (t.tree.ppid() != me || t.tree.zombie()) continue;
+        for (const auto &cv : t.vmas)
+            if (cv.cow_from_parent() && cv.start() == v.start() && cv.end() == v.end()) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool premapped_at_restore(const images::Checkpoint &cp, const images::TaskImages &t, const images::Vma &v) {
+    if (v.cow_from_parent()) return true;
+    if (!premappable(v)) return false;
+    if (const char *p = std::getenv("STASIS_RESTORE_PREMAP"); p && *p == '1') return true;
+    return inherited_by_a_child(cp, t.tree.pid(), v);
+}
 
 Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<const images::Vma *> &vmas, uint64_t page,
                             const std::vector<proc::Mapping> &self) {

@@ -29,6 +29,12 @@ struct Premap {
     std::map<uint64_t, uint64_t> at;            // VMA start -> where it is premapped
 };
 
+// Whether the restore premaps VMA `v` of task `t`: shared copy-on-write
+// with its parent or with one of its children, or any private anonymous
+// VMA with STASIS_RESTORE_PREMAP=1. Such memory is always filled by the
+// restore itself, never lazily.
+bool premapped_at_restore(const images::Checkpoint &cp, const images::TaskImages &t, const images::Vma &v);
+
 // Maps fresh copies of `vmas` (private anonymous, not growsdown) back to
 // back in one range free in every task's layout and in ours.
 Result<Premap> premap_fresh(const images::Checkpoint &cp, const std::vector<const images::Vma *> &vmas, uint64_t page,

@@ -27,6 +27,7 @@
 #include "common/restore/finish.h"
 #include "common/lazy/lazy_socket.h"
 #include "common/restore/page_sources.h"
+#include "common/restore/remote_pages.h"
 #include "common/restore/spawn.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
@@ -140,6 +141,8 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     images::ReadOptions ro;
     ro.expect_arch = arch::kImageArch;
     ro.expect_page_size = page_size;
+    // The page server has the pages files: fetch_pages checks them there.
+    ro.check_pages = !opts.page_server;
     STASIS_ASSIGN(images::Checkpoint cp, images::read_checkpoint(opts.images_dir, ro));
     if (cp.inventory.dump_kind() == "pre-dump")
         return Error(opts.images_dir + " is a pre-dump: it holds memory only; restore the dump made with "
@@ -149,6 +152,7 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     if (!parents.empty())
         log::info("memory read through ", parents.size(), " parent image director",
                   parents.size() == 1 ? "y" : "ies");
+    if (opts.page_server) STASIS_TRY(fetch_pages(*opts.page_server, cp, pages, page_size, opts.lazy_pages));
     files::RestoreFileOptions fo;
     fo.images_dir = opts.images_dir;
     fo.page_size = page_size;

@@ -15,6 +15,7 @@ struct RestoreOptions {
     bool lazy_pages = false;         // --lazy-pages
     dump::FileValidation file_validation = dump::FileValidation::build_id;  // --file-validation
     std::string pidfile;             // --pidfile: write the root PID here
+    std::optional<pageserver::Endpoint> page_server;  // --page-server: pages come from there
 };
 
 // Restores the tree. Returns the root task's exit status when not detached

@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import statistics
+import socket
 import subprocess
 import sys
 import tempfile
@@ -175,12 +176,22 @@ def verbosity_spellings():
 
 
 @case
-def page_server_says_it_is_not_built_and_lazy_pages_needs_a_checkpoint():
-    expect_one_error_line(["lazy-pages", "-D", "/tmp", "--port", "27027"], 1, "lazy-pages", r"not built yet")
+def page_server_and_lazy_pages_refuse_bad_endpoints_and_missing_checkpoints():
+    expect_one_error_line(["lazy-pages", "-D", "/tmp", "--port", "27027"], 2, "lazy-pages", r"--page-server")
+    expect_one_error_line(["lazy-pages", "-D", "/tmp", "--page-server"], 2, "lazy-pages", r"--port")
     with tempfile.TemporaryDirectory() as d:
         expect_one_error_line(["lazy-pages", "-D", d], 1, "lazy-pages", r"inventory")
-    expect_one_error_line(["page-server", "--port", "27027"], 1, "page-server", r"not built yet")
-    expect_one_error_line(["page-server", "--port", "70000"], 2, "page-server", r"invalid port")
+    expect_one_error_line(["page-server", "--port", "27027"], 2, "page-server", r"-D DIR")
+    expect_one_error_line(["page-server", "-D", "/tmp", "--port", "70000"], 2, "page-server", r"port")
+    expect_one_error_line(["page-server", "-D", "/nonexistent/dir", "--port", "27027"], 1, "page-server",
+                          r"/nonexistent/dir")
+    with tempfile.TemporaryDirectory() as d:
+        # Nobody listens on a port we just bound and closed.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = str(s.getsockname()[1])
+        expect_one_error_line(["lazy-pages", "-D", d, "--page-server", "--port", port], 1, "lazy-pages",
+                              r"inventory")
 
 
 def start_exiting_program(code_line):

@@ -28,6 +28,14 @@
 #   --lazy                  restore with --lazy-pages from a `stasis lazy-pages`
 #                           started just before; it must exit by itself (status 0)
 #                           once the program has its memory
+#   --page-server           dump with --page-server to a `stasis page-server`
+#                           started just before (its own directory); the dump
+#                           must leave no pages image here. Without --lazy the
+#                           server must exit by itself after the dump and its
+#                           pages images are copied here for a plain restore;
+#                           with --lazy, lazy-pages and restore fetch from it
+#                           (--page-server) and it must exit by itself once
+#                           lazy-pages has delivered everything
 #   --ready-cmd CMD         ready when `CMD WORKDIR PID` exits 0 (polled), instead
 #                           of when WORKDIR/ready appears
 #   --check-cmd CMD         the verdict is `CMD WORKDIR PID` (exit 0 = PASS, last
@@ -50,7 +58,7 @@ usage() {
 [ $# -ge 2 ] || usage
 stasis=$1 prog=$2
 shift 2
-mode=cr leave_running=0 shell_job=0 pre_dumps=0 lazy=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
+mode=cr leave_running=0 shell_job=0 pre_dumps=0 lazy=0 page_server=0 dump_fault='' restore_fault='' ready_cmd='' check_cmd='' timeout=60
 while [ $# -gt 0 ]; do
   case $1 in
     --no-cr) mode=selftest ;;
@@ -58,6 +66,7 @@ while [ $# -gt 0 ]; do
     --shell-job) shell_job=1 ;;
     --pre-dumps) pre_dumps=${2:?--pre-dumps needs a count}; shift ;;
     --lazy) lazy=1 ;;
+    --page-server) page_server=1 ;;
     --expect-dump-fail) dump_fault=${2:?--expect-dump-fail needs a stage}; shift ;;
     --expect-restore-fail) restore_fault=${2:?--expect-restore-fail needs a stage}; shift ;;
     --ready-cmd) ready_cmd=${2:?--ready-cmd needs a command}; shift ;;
@@ -86,6 +95,8 @@ images=$workdir/images
 pid=''            # the program (original, then restored: the same PID)
 keeper=''         # the subshell whose child the original program is
 lazy_pid=''       # stasis lazy-pages, with --lazy
+server_pid=''     # stasis page-server, with --page-server
+server_port=''
 pid_cmdline=''    # its /proc/PID/cmdline once ready: we only ever kill that process
 result=FAIL reason=''
 
@@ -143,6 +154,7 @@ cleanup() {
   if [ -n "$pid" ] && ours_alive "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
   [ -n "$keeper" ] && wait "$keeper" 2>/dev/null
   if [ -n "$lazy_pid" ]; then kill -KILL "$lazy_pid" 2>/dev/null; wait "$lazy_pid" 2>/dev/null; fi
+  if [ -n "$server_pid" ]; then kill -KILL "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
   if [ "${STASIS_KEEP:-0}" = 1 ]; then
     say "work directory kept: $workdir"
   else
@@ -157,7 +169,7 @@ finish() {
   # finish RESULT REASON: print the verdict and exit 0 (PASS), 77 (SKIP), 1 (FAIL).
   result=$1 reason=$2
   if [ "$result" != PASS ] && [ "$result" != SKIP ]; then
-    for f in prog.log pre1.err pre2.err dump.err dump.log restore.err restore.log lazy.err lazy.log check-cmd.log; do
+    for f in prog.log pre1.err pre2.err dump.err dump.log restore.err restore.log lazy.err lazy.log server.err server.log check-cmd.log; do
       show_tail "$workdir/$f"
     done
   fi
@@ -285,6 +297,10 @@ check_incremental() {
 run_dump() {
   local fault=$1 args=("${stasis_args[@]}" "${dump_args[@]}")
   [ "$leave_running" = 1 ] && args+=(--leave-running)
+  if [ "$page_server" = 1 ]; then
+    args+=(--page-server --port "$server_port")
+    [ "$lazy" = 1 ] && args+=(--lazy-pages)
+  fi
   mkdir -p "$images"
   say "stasis dump -t $pid${fault:+ (STASIS_FAULT=$fault)}"
   if [ -n "$fault" ]; then
@@ -294,6 +310,48 @@ run_dump() {
     env -u STASIS_FAULT timeout --kill-after=5 "$timeout" \
       "$stasis" dump -t "$pid" -D "$images" -o "$workdir/dump.log" -v4 "${args[@]}" 2>"$workdir/dump.err"
   fi
+}
+
+# ---- page server -----------------------------------------------------------
+# Starts `stasis page-server` on a free port (a random one; tried again when
+# taken) and waits until it listens.
+start_page_server() {
+  local try out=$workdir/server.out
+  mkdir -p "$workdir/server"
+  for try in 1 2 3 4 5 6 7 8; do
+    server_port=$((20000 + RANDOM % 40000))
+    "$stasis" page-server -D "$workdir/server" --port "$server_port" -o "$workdir/server.log" -v4 \
+      >"$out" 2>"$workdir/server.err" &
+    server_pid=$!
+    wait_until 10 "the page server to listen" eval "grep -q 'listening on port' '$out' || ! kill -0 $server_pid 2>/dev/null"
+    if grep -q 'listening on port' "$out"; then
+      say "stasis page-server -D server --port $server_port (PID $server_pid)"
+      return 0
+    fi
+    wait "$server_pid" 2>/dev/null
+    server_pid=''
+    grep -qi 'in use' "$workdir/server.err" || finish FAIL "stasis page-server did not start: $(cat "$workdir/server.err")"
+  done
+  finish FAIL "no free port for stasis page-server after 8 tries"
+}
+
+# wait_server_exit WHY: the page server must end by itself, with status 0.
+wait_server_exit() {
+  server_gone() { ! kill -0 "$server_pid" 2>/dev/null; }
+  wait_until "$timeout" "stasis page-server to exit $1" server_gone || finish FAIL "$reason"
+  wait "$server_pid"; local rc=$?
+  server_pid=''
+  [ $rc = 0 ] || finish FAIL "stasis page-server exited with $rc: $(cat "$workdir/server.err")"
+  say "page server exited $1"
+}
+
+# After dump --page-server: the pages are on the server, not here.
+check_pages_on_server() {
+  local here
+  here=$(find "$images" -name 'pages-*.img' | head -n1)
+  [ -z "$here" ] || finish FAIL "dump --page-server wrote $here locally"
+  [ -s "$workdir/server/pages-$pid.img" ] || finish FAIL "the page server holds no pages-$pid.img"
+  say "pages-$pid.img is on the page server ($(stat -c %s "$workdir/server/pages-$pid.img") bytes)"
 }
 
 images_digest() { (cd "$images" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
@@ -308,8 +366,16 @@ if [ "$mode" = cr ]; then
     say "dump failed as injected; PID $pid still runs, untraced"
   else
     [ "$pre_dumps" -gt 0 ] && run_pre_dumps
+    [ "$page_server" = 1 ] && start_page_server
     run_dump '' || finish FAIL "stasis dump failed (exit $?)"
     [ -e "$images/inventory.img" ] || finish FAIL "dump succeeded but wrote no inventory.img"
+    if [ "$page_server" = 1 ]; then
+      check_pages_on_server
+      if [ "$lazy" = 0 ]; then
+        wait_server_exit "after a dump without --lazy-pages"
+        cp -p "$workdir/server"/pages-*.img "$images"/
+      fi
+    fi
     [ "$pre_dumps" -gt 0 ] && check_incremental
     if [ "$leave_running" = 1 ]; then
       ours_alive "$pid" || finish FAIL "PID $pid is gone after dump --leave-running"
@@ -339,11 +405,16 @@ if [ "$mode" = cr ]; then
         finish PASS "restore failed at $restore_fault (exit $rc), left no process and the images untouched"
       fi
       restore_args=()
+      lazy_args=()
+      if [ "$page_server" = 1 ] && [ "$lazy" = 1 ]; then
+        lazy_args+=(--page-server --port "$server_port")
+        restore_args+=(--page-server --port "$server_port")
+      fi
       if [ "$lazy" = 1 ]; then
-        "$stasis" lazy-pages -D "$images" -o "$workdir/lazy.log" -v4 2>"$workdir/lazy.err" &
+        "$stasis" lazy-pages -D "$images" -o "$workdir/lazy.log" -v4 "${lazy_args[@]}" 2>"$workdir/lazy.err" &
         lazy_pid=$!
         restore_args+=(--lazy-pages)
-        say "stasis lazy-pages -D images (PID $lazy_pid)"
+        say "stasis lazy-pages -D images ${lazy_args[*]} (PID $lazy_pid)"
       fi
       timeout --kill-after=5 "$timeout" \
         "$stasis" restore -D "$images" -d --pidfile "$workdir/restored.pid" -o "$workdir/restore.log" -v4 \
@@ -400,6 +471,7 @@ if [ -n "$lazy_pid" ] && [ "$v" = PASS ]; then
   if [ -n "${STASIS_LAZY_BACKGROUND_DELAY_MS:-}" ] && [[ "$served" =~ served:\ 0\ page ]]; then
     finish FAIL "no page was served on a fault although the background fill was held back"
   fi
+  [ -n "$server_pid" ] && wait_server_exit "after lazy-pages delivered everything"
 fi
 case $v in
   PASS) finish PASS "${dump_fault:+after a dump failed at $dump_fault}" ;;

@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -50,10 +53,14 @@
 enum result { PASS, FAIL, SKIP };
 static const char *const result_names[] = {"PASS", "FAIL", "SKIP"};
 
-enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP };
+/* lazy: restore --lazy-pages from a stasis lazy-pages; page-server-lazy:
+ * the same with the pages pushed by the dump to a stasis page-server on
+ * the loopback and fetched from it (post-copy). */
+enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP, MODE_LAZY, MODE_PAGE_SERVER_LAZY };
 
 struct scenario {
-    char name[128];
+    char name[128]; /* of the run: the program's, or <program>.<mode> */
+    char prog[128];
     enum mode mode;
     char needs[256]; /* comma-separated `stasis check` feature names */
 };
@@ -74,7 +81,11 @@ struct run {
     char cmdline[512];  /* /proc/PID/cmdline at ready, NULs as spaces */
     enum result result;
     char reason[1024];
+    pid_t lazy_pid;    /* stasis lazy-pages, lazy modes */
+    pid_t server_pid;  /* stasis page-server, page-server-lazy */
 };
+
+#define PAGE_SERVER_PORT "27027"
 
 static struct settings settings = {180, 40, false, NULL};
 
@@ -196,6 +207,15 @@ static void setup_machine(void) {
     mount_or_die("tmpfs", "/tmp", "tmpfs", "mode=1777");
     mount_or_die("tmpfs", "/dev/shm", "tmpfs", "mode=1777");
     mkdir(WORK_ROOT, 0755);
+
+    /* The loopback interface, for the page server's TCP. */
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) != 0))
+        say("STASIS-VM %s WARNING cannot bring up lo: %s", STASIS_VM_ARCH, strerror(errno));
+    if (s >= 0) close(s);
 }
 
 static void read_settings(void) {
@@ -444,7 +464,7 @@ static void workfile(const struct run *r, char *out, size_t size, const char *na
 /* Start the program and wait for `ready` (or an early verdict). */
 static bool start_and_wait_ready(struct run *r) {
     char prog[256], log[300];
-    join(prog, sizeof(prog), SCENARIO_DIR, r->sc->name);
+    join(prog, sizeof(prog), SCENARIO_DIR, r->sc->prog);
     if (!exists(prog)) return finish(r, FAIL, "%s is not in the initramfs", prog);
     workfile(r, log, sizeof(log), "prog.log");
     char *argv[] = {prog, r->workdir, NULL};
@@ -535,9 +555,11 @@ static bool dump(struct run *r) {
     workfile(r, log, sizeof(log), "dump.log");
     workfile(r, err, sizeof(err), "dump.err");
     mkdir(images, 0755);
-    char *argv[] = {STASIS, "dump", "-t", pid, "-D", images, "-o", log, "-v4", NULL, NULL, NULL};
+    char *argv[] = {STASIS, "dump", "-t", pid, "-D", images, "-o", log, "-v4", NULL, NULL, NULL, NULL, NULL};
     if (r->sc->mode == MODE_LEAVE_RUNNING) argv[9] = "--leave-running";
     if (r->sc->mode == MODE_PRE_DUMP) argv[9] = "--prev-images-dir", argv[10] = "../pre2";
+    if (r->sc->mode == MODE_PAGE_SERVER_LAZY)
+        argv[9] = "--page-server", argv[10] = "--port", argv[11] = PAGE_SERVER_PORT, argv[12] = "--lazy-pages";
     double t0 = now_s();
     int st = run_command(argv, err, settings.timeout_s);
     if (st == -1) return finish(r, FAIL, "stasis dump timed out after %ds", settings.timeout_s);
@@ -591,13 +613,74 @@ static bool dump(struct run *r) {
     return true;
 }
 
+/* page-server-lazy: the page server, before the dump. */
+static bool start_page_server(struct run *r) {
+    char dir[300], log[300], out[300];
+    workfile(r, dir, sizeof(dir), "server");
+    workfile(r, log, sizeof(log), "server.log");
+    workfile(r, out, sizeof(out), "server.out");
+    mkdir(dir, 0755);
+    char *argv[] = {STASIS, "page-server", "-D", dir, "--port", PAGE_SERVER_PORT, "-o", log, "-v4", NULL};
+    r->server_pid = spawn(argv, out, false);
+    if (r->server_pid < 0) return finish(r, FAIL, "fork: %s", strerror(errno));
+    double deadline = now_s() + settings.timeout_s;
+    for (;;) {
+        char text[512] = "";
+        read_file(out, text, sizeof(text));
+        if (strstr(text, "listening on port")) return true;
+        int status;
+        if (waitpid(r->server_pid, &status, WNOHANG) == r->server_pid) {
+            r->server_pid = 0;
+            text[strcspn(text, "\n")] = '\0';
+            return finish(r, FAIL, "stasis page-server did not start: %s", text);
+        }
+        if (now_s() >= deadline) return finish(r, FAIL, "stasis page-server never listened");
+        sleep_ms(20);
+    }
+}
+
+/* Lazy modes: lazy-pages must end by itself, with status 0, once the
+ * program has all its memory (and then the page server too). */
+static bool servers_finish(struct run *r) {
+    pid_t *pids[] = {&r->lazy_pid, &r->server_pid};
+    const char *names[] = {"lazy-pages", "page-server"};
+    for (int i = 0; i < 2; i++) {
+        if (*pids[i] <= 0) continue;
+        int status;
+        if (!wait_child(*pids[i], settings.timeout_s, &status))
+            return finish(r, FAIL, "stasis %s still runs %ds after the check", names[i], settings.timeout_s);
+        *pids[i] = 0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            char how[128];
+            describe_status(how, sizeof(how), status);
+            return finish(r, FAIL, "stasis %s ended with %s", names[i], how);
+        }
+    }
+    return true;
+}
+
 static bool restore(struct run *r) {
     char images[300], log[300], err[300], pidfile[300];
     workfile(r, images, sizeof(images), "images");
     workfile(r, log, sizeof(log), "restore.log");
     workfile(r, err, sizeof(err), "restore.err");
     workfile(r, pidfile, sizeof(pidfile), "restored.pid");
-    char *argv[] = {STASIS, "restore", "-D", images, "-d", "--pidfile", pidfile, "-o", log, "-v4", NULL};
+    char *argv[] = {STASIS, "restore", "-D", images, "-d", "--pidfile", pidfile, "-o", log, "-v4",
+                    NULL, NULL, NULL, NULL, NULL};
+    bool lazy = r->sc->mode == MODE_LAZY || r->sc->mode == MODE_PAGE_SERVER_LAZY;
+    if (lazy) {
+        char lazy_log[300], lazy_out[300];
+        workfile(r, lazy_log, sizeof(lazy_log), "lazy.log");
+        workfile(r, lazy_out, sizeof(lazy_out), "lazy.err");
+        char *largv[] = {STASIS, "lazy-pages", "-D", images, "-o", lazy_log, "-v4", NULL, NULL, NULL, NULL};
+        argv[10] = "--lazy-pages";
+        if (r->sc->mode == MODE_PAGE_SERVER_LAZY) {
+            largv[7] = "--page-server", largv[8] = "--port", largv[9] = PAGE_SERVER_PORT;
+            argv[11] = "--page-server", argv[12] = "--port", argv[13] = PAGE_SERVER_PORT;
+        }
+        r->lazy_pid = spawn(largv, lazy_out, false);
+        if (r->lazy_pid < 0) return finish(r, FAIL, "fork: %s", strerror(errno));
+    }
     double t0 = now_s();
     int st = run_command(argv, err, settings.timeout_s);
     if (st == -1) return finish(r, FAIL, "stasis restore timed out after %ds", settings.timeout_s);
@@ -673,15 +756,18 @@ static enum result run_scenario(const struct scenario *sc) {
         join(r.workdir, sizeof(r.workdir), WORK_ROOT, sc->name);
         remove_tree(r.workdir);
         mkdir(r.workdir, 0755);
-        if (start_and_wait_ready(&r) && (sc->mode != MODE_PRE_DUMP || pre_dumps(&r)) && dump(&r) &&
-            (sc->mode == MODE_LEAVE_RUNNING || restore(&r)))
+        if (start_and_wait_ready(&r) && (sc->mode != MODE_PRE_DUMP || pre_dumps(&r)) &&
+            (sc->mode != MODE_PAGE_SERVER_LAZY || start_page_server(&r)) && dump(&r) &&
+            (sc->mode == MODE_LEAVE_RUNNING || restore(&r))) {
             check(&r);
+            if (r.result == PASS) servers_finish(&r);
+        }
     }
     say("STASIS-VM %s %s %s %s%s(%.1f s)", STASIS_VM_ARCH, sc->name, result_names[r.result], r.reason,
         r.reason[0] ? " " : "", now_s() - t0);
     if (r.workdir[0] && (r.result == FAIL || settings.pass_logs)) {
-        const char *logs[] = {"prog.log", "verdict", "pre1.log", "pre2.log",   "dump.err",
-                              "dump.log", "restore.err", "restore.log"};
+        const char *logs[] = {"prog.log",    "verdict",     "pre1.log", "pre2.log", "dump.err",  "dump.log",
+                              "restore.err", "restore.log", "lazy.err", "lazy.log", "server.out", "server.log"};
         for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) show_tail(&r, logs[i]);
     }
     kill_everything();
@@ -703,7 +789,7 @@ static bool selected(const char *name) {
     return false;
 }
 
-/* Lines: "<scenario> cr|leave-running|pre-dump [feature,feature...]"; '#' comments. */
+/* Lines: "<scenario> cr|leave-running|pre-dump|lazy|page-server-lazy [feature,...]"; '#' comments. */
 static int read_scenarios(struct scenario *out, int max) {
     static char buf[64 * 1024];
     if (read_file(SCENARIO_LIST, buf, sizeof(buf)) < 0) die("cannot read %s: %s", SCENARIO_LIST, strerror(errno));
@@ -716,6 +802,7 @@ static int read_scenarios(struct scenario *out, int max) {
         if (count == max) die("more than %d scenarios in %s", max, SCENARIO_LIST);
         struct scenario *sc = &out[count++];
         snprintf(sc->name, sizeof(sc->name), "%s", name);
+        snprintf(sc->prog, sizeof(sc->prog), "%.*s", (int)strcspn(name, "."), name);
         snprintf(sc->needs, sizeof(sc->needs), "%s", needs);
         if (strcmp(mode, "cr") == 0)
             sc->mode = MODE_CR;
@@ -723,6 +810,10 @@ static int read_scenarios(struct scenario *out, int max) {
             sc->mode = MODE_LEAVE_RUNNING;
         else if (strcmp(mode, "pre-dump") == 0)
             sc->mode = MODE_PRE_DUMP;
+        else if (strcmp(mode, "lazy") == 0)
+            sc->mode = MODE_LAZY;
+        else if (strcmp(mode, "page-server-lazy") == 0)
+            sc->mode = MODE_PAGE_SERVER_LAZY;
         else
             die("unknown mode '%s' in %s", mode, SCENARIO_LIST);
     }

@@ -198,14 +198,52 @@ TEST(CheckOptions, JsonAndFeature) {
     EXPECT_FALSE(parse_check({"-t", "1"}).ok());
 }
 
-TEST(ServerOptions, PortMustBeATcpPort) {
-    auto inv = parse_server("page-server", {"--address", "127.0.0.1", "--port", "27"});
+TEST(ServerOptions, PageServerListensOnATcpPort) {
+    auto inv = parse_server("page-server", {"-D", "/srv", "--address", "127.0.0.1", "--port", "27"});
     ASSERT_TRUE(inv.ok()) << inv.error().message();
-    EXPECT_EQ(inv->address, "127.0.0.1");
-    EXPECT_EQ(inv->port, 27);
+    ASSERT_TRUE(inv->endpoint);
+    EXPECT_EQ(inv->endpoint->address, "127.0.0.1");
+    EXPECT_EQ(inv->endpoint->port, 27);
+    auto any = parse_server("page-server", {"-D", "/srv", "--port", "27000"});
+    ASSERT_TRUE(any.ok()) << any.error().message();
+    EXPECT_EQ(any->endpoint->address, "");  // every address
+    EXPECT_FALSE(parse_server("page-server", {"-D", "/srv"}).ok());
     EXPECT_FALSE(parse_server("page-server", {"--port", "0"}).ok());
-    EXPECT_FALSE(parse_server("lazy-pages", {"--port", "65536"}).ok());
-    EXPECT_FALSE(parse_server("lazy-pages", {"--port", "http"}).ok());
+    EXPECT_FALSE(parse_server("page-server", {"--port", "65536"}).ok());
+    EXPECT_FALSE(parse_server("page-server", {"--port", "http"}).ok());
+}
+
+TEST(ServerOptions, LazyPagesFetchesFromAPageServerOnlyWithTheFlag) {
+    auto local = parse_server("lazy-pages", {"-D", "/imgs"});
+    ASSERT_TRUE(local.ok()) << local.error().message();
+    EXPECT_FALSE(local->endpoint);
+    auto remote = parse_server("lazy-pages", {"-D", "/imgs", "--page-server", "--port", "27000"});
+    ASSERT_TRUE(remote.ok()) << remote.error().message();
+    ASSERT_TRUE(remote->endpoint);
+    EXPECT_EQ(remote->endpoint->address, "127.0.0.1");
+    EXPECT_EQ(remote->endpoint->port, 27000);
+    EXPECT_FALSE(parse_server("lazy-pages", {"-D", "/imgs", "--port", "27000"}).ok());
+    EXPECT_FALSE(parse_server("lazy-pages", {"-D", "/imgs", "--page-server"}).ok());
+}
+
+TEST(DumpOptions, PageServerNeedsAPortAndNoParentImages) {
+    auto inv = parse_dump({"-t", "1", "-D", "/d", "--page-server", "--address", "10.0.0.2", "--port", "27000"}, false);
+    ASSERT_TRUE(inv.ok()) << inv.error().message();
+    ASSERT_TRUE(inv->options.page_server);
+    EXPECT_EQ(inv->options.page_server->text(), "10.0.0.2:27000");
+    EXPECT_FALSE(parse_dump({"-t", "1", "-D", "/d", "--page-server"}, false).ok());
+    EXPECT_FALSE(parse_dump({"-t", "1", "-D", "/d", "--address", "10.0.0.2", "--port", "1"}, false).ok());
+    EXPECT_FALSE(parse_dump({"-t", "1", "-D", "/d", "--page-server", "--port", "1", "--prev-images-dir", "../p"},
+                            false)
+                     .ok());
+    EXPECT_FALSE(parse_dump({"-t", "1", "-D", "/d", "--page-server", "--port", "1"}, true).ok());  // pre-dump
+}
+
+TEST(RestoreOptions, PageServerIsOptional) {
+    auto inv = parse_restore({"-D", "/d", "--lazy-pages", "--page-server", "--port", "27000"});
+    ASSERT_TRUE(inv.ok()) << inv.error().message();
+    ASSERT_TRUE(inv->options.page_server);
+    EXPECT_FALSE(parse_restore({"-D", "/d"})->options.page_server);
 }
 
 TEST(CommandLine, OptionsBeforeTheCommandGoToIt) {
