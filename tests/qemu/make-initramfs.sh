@@ -22,9 +22,11 @@ mkdir -p "$stage"/{bin,live,etc/stasis-vm,proc,sys,dev,tmp}
 "$strip" -o "$stage/init" "$init"
 "$strip" -o "$stage/bin/stasis" "$stasis"
 cp "$list" "$stage/etc/stasis-vm/scenarios"
-while read -r name _; do
-  case $name in ''|'#'*) continue ;; esac
-  [ -x "$live_bin/$name" ] || { echo "make-initramfs: no program $live_bin/$name for scenario $name" >&2; exit 1; }
+while read -r run _; do
+  case $run in ''|'#'*) continue ;; esac
+  name=${run%%.*}   # a run <scenario>.<mode> uses the scenario's program
+  [ -e "$stage/live/$name" ] && continue
+  [ -x "$live_bin/$name" ] || { echo "make-initramfs: no program $live_bin/$name for run $run" >&2; exit 1; }
   "$strip" -o "$stage/live/$name" "$live_bin/$name"
 done <"$list"
 chmod 755 "$stage/init" "$stage/bin/stasis" "$stage"/live/*
