@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,10 +47,29 @@ struct Piece {
     uint64_t off;
 };
 
-// A pages file: open here, or a name on the page server.
+// A pages file: open here (and mapped, when the address space allows), or
+// a name on the page server.
 struct Source {
     images::Fd fd;
     std::string remote_name;
+    const char *map = nullptr;
+    uint64_t map_len = 0;
+    Source(images::Fd f, std::string name) : fd(std::move(f)), remote_name(std::move(name)) {
+        struct stat st;
+        if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || st.st_size <= 0) return;
+        void *p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd.get(), 0);
+        if (p == MAP_FAILED) return;  // e.g. larger than a 32-bit address space: pread then
+        map = static_cast<const char *>(p);
+        map_len = uint64_t(st.st_size);
+    }
+    Source(Source &&o) noexcept
+        : fd(std::move(o.fd)), remote_name(std::move(o.remote_name)), map(o.map), map_len(o.map_len) {
+        o.map = nullptr;
+    }
+    Source(const Source &) = delete;
+    ~Source() {
+        if (map) ::munmap(const_cast<char *>(map), size_t(map_len));
+    }
 };
 
 struct Task {
@@ -158,8 +179,10 @@ private:
             if (n == 0 && background) STASIS_TRY(background_step());
             finish_tasks();
         }
+        auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
         log::info("lazy-pages: all memory served: ", fault_pages_, " page(s) on faults, ", background_pages_,
-                  " in the background, ", zero_pages_, " zero page(s)");
+                  " in the background, ", zero_pages_, " zero page(s); ", ms(Clock::now() - started_),
+                  " ms in all, ", ms(read_time_), " ms reading pages, ", ms(copy_time_), " ms in UFFDIO_COPY");
         return ok();
     }
 
@@ -316,14 +339,19 @@ private:
         const Piece p = it->second;
         uint64_t len = end - start;
         buf_.resize(std::max<uint64_t>(buf_.size(), len));
-        STASIS_TRY(std::move(read_source(p.src, p.off + (start - it->first), len))
-                       .context(log::cat("lazy-pages: read pages for ", describe(t))));
+        auto t0 = Clock::now();
+        STASIS_ASSIGN(const char *data, std::move(source_data(p.src, p.off + (start - it->first), len))
+                                            .context(log::cat("lazy-pages: read pages for ", describe(t))));
+        auto t1 = Clock::now();
         uffdio_copy c{};
         c.dst = start;
-        c.src = uint64_t(uintptr_t(buf_.data()));
+        c.src = uint64_t(uintptr_t(data));
         c.len = len;
-        if (::ioctl(t.uffd.get(), UFFDIO_COPY, &c) != 0) {
-            int err = errno;
+        int rc = ::ioctl(t.uffd.get(), UFFDIO_COPY, &c);
+        int err = errno;
+        read_time_ += t1 - t0;
+        copy_time_ += Clock::now() - t1;
+        if (rc != 0) {
             if (err == EAGAIN) return ok();  // the layout is changing: events come first, then again
             if (err == ESRCH) {
                 gone(t);
@@ -387,7 +415,7 @@ private:
             STASIS_ASSIGN(std::vector<int> fds, restore::open_levels(tp, uint32_t(page_)));
             for (int fd : fds) {
                 level_src_[index].push_back(fd < 0 ? -1 : int(sources_.size()));
-                if (fd >= 0) sources_.push_back({images::Fd(fd), {}});
+                if (fd >= 0) sources_.emplace_back(images::Fd(fd), std::string());
             }
             return ok();
         }
@@ -402,18 +430,29 @@ private:
                 return Error(log::cat(name, " on the page server ", page_server_->endpoint().text(), " holds ",
                                       bytes / page_, " pages; the pagemap needs ", l.pages));
             level_src_[index].push_back(int(sources_.size()));
-            sources_.push_back({images::Fd(), name});
+            sources_.emplace_back(images::Fd(), name);
         }
         return ok();
     }
 
-    // `len` bytes at `off` of source `src` into buf_.
-    Status read_source(int src, uint64_t off, uint64_t len) {
+    // `len` bytes at `off` of source `src`: in its mapping, else read into
+    // buf_. From the mapping UFFDIO_COPY copies straight out of the page
+    // cache: the background fill of 1 GiB on tmpfs took 0.5-0.6 s instead
+    // of 1.0 s (0.6 s pread + 0.4 s UFFDIO_COPY). Populating the source
+    // range first (MADV_POPULATE_READ) gained nothing.
+    Result<const char *> source_data(int src, uint64_t off, uint64_t len) {
         const Source &s = sources_[size_t(src)];
-        if (!s.fd.valid()) return page_server_->read(s.remote_name, off, buf_.data(), len);
+        if (s.map) {
+            if (off > s.map_len || len > s.map_len - off) return Error("the pages file is shorter than its pagemap");
+            return s.map + off;
+        }
+        if (!s.fd.valid()) {
+            STASIS_TRY(page_server_->read(s.remote_name, off, buf_.data(), len));
+            return static_cast<const char *>(buf_.data());
+        }
         ssize_t got = ::pread(s.fd.get(), buf_.data(), len, off_t(off));
         if (got != ssize_t(len)) return Error::from_errno("read the pages file", got < 0 ? errno : EIO);
-        return ok();
+        return static_cast<const char *>(buf_.data());
     }
 
     // Serving failed (the page server went away, a pages file could not be
@@ -451,6 +490,7 @@ private:
     size_t next_ = 0;
     uint64_t fault_pages_ = 0, background_pages_ = 0, zero_pages_ = 0;
     Clock::time_point started_;
+    Clock::duration read_time_{}, copy_time_{};
     Clock::time_point background_from_;
 };
 
