@@ -158,6 +158,7 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     // Files first: a refused file kind (a terminal without --shell-job, a
     // socket) fails the dump before the parasite touches anything.
     STASIS_TRY(collect_fds(pid, files, out.task));
+    log::debug("process ", pid, ": fds collected");
 
     // What changed since the parent images, before the parasite writes to
     // the stack; tracking armed again for the next dump. The mappings read
@@ -166,6 +167,7 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     std::optional<std::vector<proc::Mapping>> tracked_maps;
     if (inc) {
         STASIS_ASSIGN(tracked_maps, proc::read_smaps(pid));
+        log::debug("process ", pid, ": smaps read");
         STASIS_TRY(inc->track(proc, *tracked_maps));
     }
 

@@ -116,6 +116,7 @@ Status Incremental::track(ptrace::FrozenProcess &proc, const std::vector<proc::M
     pid_t pid = proc.pid;
     Task &t = tasks_[pid];
     STASIS_TRY(load_parent_pages(pid, t));
+    log::debug("process ", pid, ": parent pages loaded");
     bool rearm_uffd = arm_ == mem::DirtyMode::uffd_wp;
 
     // What changed since the parent.

@@ -176,6 +176,12 @@ bool overlaps(const Ranges &r, uint64_t start, uint64_t end) {
     return it != r.end() && it->first < end;
 }
 
+RangeCursor::RangeCursor(const Ranges &r, uint64_t from) : r_(r) {
+    auto it = std::upper_bound(r.begin(), r.end(), from,
+                               [](uint64_t a, const std::pair<uint64_t, uint64_t> &x) { return a < x.second; });
+    i_ = size_t(it - r.begin());
+}
+
 bool trackable(const proc::Mapping &m) {
     if (m.shared) return false;
     proc::Mapping plain = m;  // "uw" may be ours: classify refuses the program's own

@@ -204,10 +204,13 @@ public:
         // Per page: 1 unchanged in the parent, 0 saved, 2 to compare.
         std::vector<uint8_t> verdict(r.npages, 0);
         bool compare = false;
+        RangeCursor in_parent(parent->data, r.start);
+        std::optional<RangeCursor> dirty;
+        if (parent->dirty) dirty.emplace(*parent->dirty, r.start);
         for (uint64_t i = 0; i < r.npages; ++i) {
             uint64_t a = r.start + i * page_;
-            if (!overlaps(parent->data, a, a + page_)) continue;
-            if (parent->dirty) verdict[i] = overlaps(*parent->dirty, a, a + page_) ? 0 : 1;
+            if (!in_parent.overlaps(a, a + page_)) continue;
+            if (dirty) verdict[i] = dirty->overlaps(a, a + page_) ? 0 : 1;
             else if (!ctx_.pre_dump) verdict[i] = 2, compare = true;
             // A pre-dump without tracking saves everything: comparing would
             // keep the tree frozen for a full read of its memory.
