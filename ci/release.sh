@@ -31,7 +31,9 @@ root=$PWD
 ALL_ARCHES=(x86_64 aarch64 arm ppc64le s390x)
 arches=("$@")
 [ ${#arches[@]} -eq 0 ] && arches=("${ALL_ARCHES[@]}")
-ref=${STASIS_RELEASE_REF:-HEAD}
+# The commit, fixed once: a commit made while the script runs does not
+# change what the later architectures are built from.
+ref=$(git rev-parse --verify "${STASIS_RELEASE_REF:-HEAD}^{commit}")
 jobs=${STASIS_JOBS:-$(nproc)}
 native=$(uname -m)
 out=$root/build/release
@@ -44,7 +46,7 @@ for arch in "${arches[@]}"; do
 done
 version=$(git show "$ref:CMakeLists.txt" | sed -n 's/^project(stasis VERSION \([0-9.]*\).*/\1/p')
 commit_time=$(git log -1 --format=%ct "$ref")
-if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && [ "$ref" = HEAD ]; then
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && [ "$ref" = "$(git rev-parse HEAD)" ]; then
   echo "ci/release.sh: note: releasing the committed HEAD; uncommitted changes in this checkout are not included"
 fi
 
