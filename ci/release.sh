@@ -24,7 +24,11 @@
 # uncommitted state of this checkout. The archives are reproducible: files
 # sorted, owned by 0:0, dated at the commit. tests/packaging/check_release.sh
 # checks each one (checksums, static ELF of the right machine, --version
-# under qemu-user, man pages).
+# under qemu-user, man pages); then tests/qemu/run-release.sh boots each
+# binary, as shipped, under qemu-system with its arch's Debian kernel (the VM
+# tier) and runs `stasis --version` and `stasis check` there: ~10-30 s per
+# arch. STASIS_RELEASE_VM=0 skips the boots, STASIS_RELEASE_VM="aarch64 arm"
+# boots just these.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -58,9 +62,12 @@ git archive "$ref" | tar -x -C "$src"
 # RelWithDebInfo (-O2), as ci/build.sh builds and ci/test.sh tests it; the
 # debug information is stripped at install. (GCC 12 at -O3 also raises
 # false -Wrestrict warnings in <string> that -Werror turns into errors.)
+# ccache as ci/build.sh uses it: paths relative to the checkout, so another
+# checkout's release builds hit the cache too.
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 fi
 
 summary=()
@@ -95,6 +102,20 @@ for arch in "${arches[@]}"; do
   summary+=("$arch: $name.tar.xz $((size / 1024)) KiB, built in ${seconds}s")
 done
 (cd "$out" && sha256sum stasis-"$version"-*.tar.xz >SHA256SUMS)
+
+# The VM tier: each binary runs `stasis check` under its arch's kernel.
+vm_arches=${STASIS_RELEASE_VM:-${arches[*]}}
+[ "$vm_arches" = 0 ] && vm_arches=
+vm_tarballs=()
+for arch in $vm_arches; do
+  [ -f "$out/stasis-$version-$arch.tar.xz" ] && vm_tarballs+=("$out/stasis-$version-$arch.tar.xz")
+done
+if [ ${#vm_tarballs[@]} -gt 0 ]; then
+  echo "== release: stasis check in the VM tier (${vm_arches})"
+  tests/qemu/run-release.sh "${vm_tarballs[@]}" | tee "$out/vm.log" || failed=1
+  mapfile -t vm_lines < <(grep '^release-vm: ' "$out/vm.log")
+  summary+=("${vm_lines[@]}")
+fi
 
 echo
 echo "== release (build/release/)"
