@@ -30,7 +30,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Checks one archive; prints "release-vm: <arch>: PASS|FAIL ..." last.
 check_one() {
-  local tarball name arch version work compiler triple log line
+  local tarball name arch version work compiler triple log line start
   tarball=$(realpath "$1")
   name=$(basename "$tarball" .tar.xz) # stasis-<version>-<arch>
   arch=${name##*-}
@@ -58,6 +58,7 @@ check_one() {
 
   log=$STASIS_VM_DIR/logs/$arch-release.console.log
   echo "== release $name: boot $arch"
+  start=$SECONDS
   if ! "$here/run-vm.sh" "$arch" --guest "$work/guest.cpio" --log "$log" --timeout "$timeout" >"$work/run.log" 2>&1; then
     cat "$work/run.log"
     fail "the guest did not start (console: $log)"
@@ -71,7 +72,8 @@ check_one() {
   line=$(grep -m1 "^STASIS-VM $arch CHECK " "$log" | cut -d' ' -f4-)
   [ "$line" = "exit 0" ] || { fail "stasis check in the guest: ${line:-no result} (console: $log)"; return; }
   grep -q "^STASIS-VM $arch END " "$log" || { fail "the guest did not finish (console: $log)"; return; }
-  echo "release-vm: $arch: PASS $line, kernel $(sed -n "s/^STASIS-VM $arch BEGIN .*kernel \([^ ]*\).*/\1/p" "$log")"
+  echo "release-vm: $arch: PASS $line, kernel $(sed -n "s/^STASIS-VM $arch BEGIN .*kernel \([^ ]*\).*/\1/p" "$log")," \
+    "booted in $((SECONDS - start))s"
 }
 
 failed=0
