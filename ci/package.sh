@@ -37,7 +37,9 @@ arches=("$@")
 debarches=()
 for a in "${arches[@]}"; do debarches+=("$(debian_arch "$a")"); done
 
-ref=${STASIS_PACKAGE_REF:-HEAD}
+# The commit, fixed once: a commit made while the script runs does not
+# change what the later architectures are built from.
+ref=$(git rev-parse --verify "${STASIS_PACKAGE_REF:-HEAD}^{commit}")
 jobs=${STASIS_JOBS:-$(nproc)}
 native=$(dpkg --print-architecture)
 out=$root/build/packages
@@ -51,7 +53,7 @@ if [ "$version" != "$changelog_version" ]; then
   echo "ci/package.sh: CMakeLists.txt says $version, debian/changelog says $changelog_version" >&2
   exit 1
 fi
-if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && [ "$ref" = HEAD ]; then
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && [ "$ref" = "$(git rev-parse HEAD)" ]; then
   echo "ci/package.sh: note: packaging the committed HEAD; uncommitted changes in this checkout are not included"
 fi
 

@@ -113,7 +113,11 @@ Result<int> recreate_ghost(const images::RegFile &reg, const RestoreFileOptions 
     }
     if (create < 0) return Error("recreate deleted file " + path + ": no free name next to it");
     auto st = fill_from_ghost(create, reg.ghost_id(), size, opts);
-    ::fchown(create, reg.uid(), reg.gid());
+    // The owner is restored where this restore may set it (as root); the
+    // content and the open file matter more than its owner.
+    if (::fchown(create, reg.uid(), reg.gid()) != 0)
+        log::warn("recreated deleted file ", path, " keeps owner ", ::geteuid(), " instead of ", reg.uid(), ":",
+                  reg.gid(), ": ", std::strerror(errno));
     int fd = st.ok() ? ::open(tmp.c_str(), flags | O_NOCTTY) : -1;
     int err = errno;
     ::unlink(tmp.c_str());

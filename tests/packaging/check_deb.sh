@@ -8,13 +8,16 @@
 #   - the binary runs: `stasis --version` (under qemu-<arch>-static for a
 #     foreign package) prints this package's version and architecture;
 #   - a native package is installed with `dpkg --root` into a throwaway root
-#     and `stasis --version` and `stasis check` run from there.
+#     and `stasis --version` and `stasis check` run from there; `man stasis`
+#     and `man 5 stasis-image` find its pages and its bash and zsh
+#     completion work (bash_completion_test.sh, zsh_completion_test.sh).
 #
 #   tests/packaging/check_deb.sh build/packages/stasis_0.1.0_arm64.deb
 #
 # Exit 0 when every check passed; prints "N passed, N failed" last.
 set -uo pipefail
 deb=$(realpath "$1")
+here=$(dirname "$(realpath "$0")")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -109,8 +112,23 @@ if [ "$arch" = "$native" ]; then
       sed 's/^/    /' "$tmp/check.out" | tail -15 >&2
       bad "installed stasis check"
     fi
-    check "man -l renders the installed stasis(8)" \
-      bash -c 'MANWIDTH=80 man -l "$1" 2>&1 | grep -q "^COMMANDS"' _ "$r/usr/share/man/man8/stasis.8.gz"
+    # `man stasis` by name, as a user types it, with the installed pages
+    # as the only manual.
+    check "man stasis finds and renders the installed stasis(8)" \
+      bash -c 'MANPATH="$1" MANWIDTH=80 man stasis 2>&1 | grep -q "^COMMANDS"' _ "$r/usr/share/man"
+    check "man 5 stasis-image finds the installed stasis-image(5)" \
+      bash -c 'MANPATH="$1" MANWIDTH=80 man 5 stasis-image 2>&1 | grep -q "^NAME"' _ "$r/usr/share/man"
+    # The installed completion, driven as bash-completion and zsh load it.
+    for t in "bash_completion_test.sh $r/usr/share/bash-completion/completions/stasis" \
+             "zsh_completion_test.sh $r/usr/share/zsh/vendor-completions/_stasis"; do
+      read -r script file <<<"$t"
+      "$here/$script" "$file" >"$tmp/completion.log" 2>&1
+      case $? in
+      0) ok "installed completion: $script: $(tail -1 "$tmp/completion.log")" ;;
+      77) echo "  note: $script skipped: $(tail -1 "$tmp/completion.log")" ;;
+      *) sed 's/^/    /' "$tmp/completion.log" | tail -15 >&2; bad "installed completion: $script" ;;
+      esac
+    done
     dpkg --root="$r" --force-not-root --log=/dev/null -P stasis >"$tmp/purge.log" 2>&1
     check "dpkg --root purges it, leaving no file" \
       bash -c '[ -z "$(find "$1/usr" -type f 2>/dev/null)" ]' _ "$r"

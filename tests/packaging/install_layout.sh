@@ -23,8 +23,13 @@ while read -r f; do
   *) echo "installed outside DESTDIR/PREFIX: $f" >&2; failed=$((failed + 1)) ;;
   esac
 done < <(find "$tmp/dest" -type f -o -type l)
-want=(sbin/stasis share/bash-completion/completions/stasis share/zsh/site-functions/_stasis
-      share/doc/stasis/image-format.md)
+# The completion directories are cache settings (cmake/Install.cmake;
+# debian/rules puts zsh's in Debian's share/zsh/vendor-completions).
+cached() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
+bash_dir=$(cached STASIS_BASH_COMPLETION_DIR)
+zsh_dir=$(cached STASIS_ZSH_COMPLETION_DIR)
+want=(sbin/stasis "${bash_dir:-share/bash-completion/completions}/stasis"
+      "${zsh_dir:-share/zsh/site-functions}/_stasis" share/doc/stasis/image-format.md)
 if grep -q '^STASIS_MAN_PAGES:' "$build/CMakeCache.txt" && [ -f "$build/docs/man/stasis.8" ]; then
   want+=(share/man/man8/stasis.8 share/man/man5/stasis-image.5)
 fi

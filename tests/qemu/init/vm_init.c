@@ -381,14 +381,30 @@ static void kill_everything(void) {
 static char check_json[64 * 1024];
 static bool check_json_ok;
 
+/* One line naming the command's outcome: "exit 0", "killed by ...", "timed out". */
+static void say_outcome(const char *what, int status) {
+    char how[128] = "timed out";
+    if (status != -1) describe_status(how, sizeof(how), status);
+    say("STASIS-VM %s %s %s", STASIS_VM_ARCH, what, how);
+}
+
 static void run_stasis_check(void) {
-    char *table[] = {STASIS, "check", NULL};
-    int st = run_command(table, "/tmp/check.txt", settings.timeout_s);
+    /* Which stasis this is (a release check boots a release binary here):
+     * "STASIS-VM <arch> VERSION stasis 0.1.0 (git ..., <arch>)". */
+    char *version[] = {STASIS, "--version", NULL};
+    int st = run_command(version, "/tmp/version.txt", settings.timeout_s);
     static char buf[32 * 1024];
-    read_file("/tmp/check.txt", buf, sizeof(buf));
+    if (read_file("/tmp/version.txt", buf, sizeof(buf)) < 0) buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    say("STASIS-VM %s VERSION %s", STASIS_VM_ARCH, st == 0 ? buf : "(stasis --version failed)");
+
+    char *table[] = {STASIS, "check", NULL};
+    st = run_command(table, "/tmp/check.txt", settings.timeout_s);
+    if (read_file("/tmp/check.txt", buf, sizeof(buf)) < 0) buf[0] = '\0';
     say("---- stasis check ----");
     say_text(buf, strlen(buf));
     say("---- end of stasis check ----");
+    say_outcome("CHECK", st);
 
     char *json[] = {STASIS, "check", "--json", NULL};
     st = run_command(json, "/tmp/check.json", settings.timeout_s);
