@@ -142,7 +142,11 @@ public:
         started_ = Clock::now();
         Status st = loop();
         ::unlinkat(AT_FDCWD, (opts_.images_dir + "/" + kSocketName).c_str(), 0);
-        if (!st.ok()) kill_served();
+        if (!st.ok()) {
+            if (size_t killed = kill_served())
+                return Error(log::cat(st.error().message(), "; killed the ", killed, " restored process(es) it served"));
+            return st;
+        }
         // Every page delivered: the page server's work for this migration
         // is done too.
         if (st.ok() && page_server_) STASIS_TRY(page_server_->bye(true));
@@ -458,15 +462,17 @@ private:
     // Serving failed (the page server went away, a pages file could not be
     // read): the processes waiting for memory must not run on with holes
     // (once our userfaultfds close, untouched pages would read as zeros).
-    // Kills every connected task and whatever it forked since.
-    void kill_served() {
+    // Kills every connected task and whatever it forked since; returns how
+    // many were still there.
+    size_t kill_served() {
         std::vector<pid_t> todo(connected_.begin(), connected_.end());
         for (size_t i = 0; i < todo.size(); ++i) {
             if (auto kids = proc::list_children(todo[i]); kids.ok())
                 todo.insert(todo.end(), kids->begin(), kids->end());
         }
-        for (pid_t pid : todo) ::kill(pid, SIGKILL);
-        if (!todo.empty()) log::error("lazy-pages: killed the ", todo.size(), " restored process(es) it served");
+        size_t killed = 0;
+        for (pid_t pid : todo) killed += ::kill(pid, SIGKILL) == 0;
+        return killed;
     }
 
     static std::string describe(const Task &t) {

@@ -72,6 +72,8 @@ wait "$lazy"
 rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] || fail "lazy-pages exited with $rc after its page server died"
 grep -qi "page server" "$tmp/lazy.err" || fail "lazy-pages' error does not name the page server: $(cat "$tmp/lazy.err")"
+[ "$(grep -c . "$tmp/lazy.err")" = 1 ] || fail "lazy-pages printed more than one error line: $(cat "$tmp/lazy.err")"
+grep -q "killed the" "$tmp/lazy.err" || fail "lazy-pages does not say it killed what it served: $(cat "$tmp/lazy.err")"
 for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 state=$(pid_state "$pid")
 [ -z "$state" ] || [ "$state" = Z ] || fail "PID $pid still runs (state $state) after its memory server failed"
