@@ -16,7 +16,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 prog=$bin/memory_lazy_restore_serves_faults_forks_and_drops
 start_target "$prog"
 
-# 1. A peer that answers every connection with 32 bytes of garbage.
+# 1. A peer that answers every connection with 92 bytes of HTTP and junk.
 port=$(free_port)
 python3 - "$port" >"$tmp/fake.out" 2>&1 <<'PY' &
 import socket, sys
@@ -25,7 +25,7 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
 print("listening", flush=True)
 while True:
     c, _ = s.accept()
-    c.recv(64); c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\nxxx"); c.close()
+    c.recv(64); c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"x" * 64); c.close()
 PY
 started+=("$!")
 for _ in $(seq 250); do grep -q listening "$tmp/fake.out" && break; sleep 0.02; done
