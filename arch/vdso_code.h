@@ -88,8 +88,15 @@ inline std::string vdso_hex(uint64_t v) {
 
 // For the implementations: the Error of code that does not fit its room.
 inline Error vdso_code_too_big(std::string_view what, uint64_t at, size_t need, size_t room) {
-    return Error(std::string(what) + " at " + vdso_hex(at) + " needs " + std::to_string(need) + " bytes, only " +
-                 std::to_string(room) + " available");
+    return Error(std::string(what) + " at " + vdso_hex(at) + " needs " + std::to_string(need) +
+                 " bytes, only " + std::to_string(room) + " available");
+}
+
+// For the implementations: `code`, or the Error above when it exceeds `room`.
+inline Result<std::vector<uint8_t>> vdso_code_fitting(std::vector<uint8_t> code, std::string_view what,
+                                                      uint64_t at, size_t room) {
+    if (code.size() > room) return vdso_code_too_big(what, at, code.size(), room);
+    return code;
 }
 
 }  // namespace stasis::arch

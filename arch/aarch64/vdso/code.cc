@@ -34,11 +34,6 @@ void put_le64(std::vector<uint8_t> &out, uint64_t v) {
     for (int i = 0; i < 8; ++i) out.push_back(uint8_t(v >> (8 * i)));
 }
 
-Result<std::vector<uint8_t>> fits(std::vector<uint8_t> code, std::string_view what, uint64_t at, size_t room) {
-    if (code.size() > room) return vdso_code_too_big(what, at, code.size(), room);
-    return code;
-}
-
 }  // namespace
 
 uint64_t vdso_branch_reach() { return kReach; }
@@ -51,7 +46,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     const int64_t rel = int64_t(to.addr - from.addr);
     if (rel >= -int64_t(kReach + 4) && rel <= int64_t(kReach)) {
         put_insn(code, kB | (uint32_t(rel >> 2) & 0x03ffffff));
-        return fits(std::move(code), "vDSO trampoline (b)", from.addr, room);
+        return vdso_code_fitting(std::move(code), "vDSO trampoline (b)", from.addr, room);
     }
     const bool pad = from.addr % 8 != 0;
     const uint32_t literal_words = pad ? 3 : 2;
@@ -59,7 +54,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     put_insn(code, kBrX16);
     if (pad) put_insn(code, kNop);
     put_le64(code, to.addr);
-    return fits(std::move(code), "vDSO trampoline (ldr x16, literal; br x16)", from.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO trampoline (ldr x16, literal; br x16)", from.addr, room);
 }
 
 long vdso_fallback_syscall(std::string_view name) {
@@ -76,12 +71,13 @@ Result<std::vector<uint8_t>> vdso_fallback(CodeAddr at, long nr, size_t room) {
     if (nr < 0) {
         put_insn(code, kMovnX0 | (uint32_t(ENOSYS - 1) << 5));  // x0 = -ENOSYS
     } else {
-        if (nr > 0xffff) return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit movz");
+        if (nr > 0xffff)
+            return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit movz");
         put_insn(code, kMovzX8 | (uint32_t(nr) << 5));
         put_insn(code, kSvc0);
     }
     put_insn(code, kRet);
-    return fits(std::move(code), "vDSO syscall fallback", at.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO syscall fallback", at.addr, room);
 }
 
 }  // namespace stasis::arch

@@ -24,7 +24,7 @@ constexpr int64_t kArmPcBias = 8;
 constexpr uint64_t kReach = (uint64_t(1) << 25) - kArmPcBias;
 
 // ARM state (one word each).
-constexpr uint32_t kArmB = 0xea000000;            // b (always)
+constexpr uint32_t kArmB = 0xea000000;             // b (always)
 constexpr uint32_t kArmLdrPcLiteral = 0xe51ff004;  // ldr pc, [pc, #-4]: the word after it
 constexpr uint32_t kArmMovIpR7 = 0xe1a0c007;       // mov ip, r7
 constexpr uint32_t kArmMovwR7 = 0xe3007000;        // movw r7, #imm16 (imm4 at bit 16, imm12 at bit 0)
@@ -34,7 +34,7 @@ constexpr uint32_t kArmMvnR0 = 0xe3e00000;    // mvn r0, #imm8
 constexpr uint32_t kArmBxLr = 0xe12fff1e;
 
 // Thumb state (halfwords, in stream order).
-constexpr uint16_t kThumbLdrPcLiteral = 0xf8df;  // ldr.w pc, [pc, #imm12] (first halfword)
+constexpr uint16_t kThumbLdrPcLiteral = 0xf8df;   // ldr.w pc, [pc, #imm12] (first halfword)
 constexpr uint16_t kThumbLdrPcLiteral2 = 0xf000;  // second halfword: Rt = pc, imm12 at bit 0
 constexpr uint16_t kThumbNop = 0xbf00;
 constexpr uint16_t kThumbMovIpR7 = 0x46bc;  // mov ip, r7
@@ -51,11 +51,6 @@ void put_word(std::vector<uint8_t> &out, uint32_t v) {
 void put_half(std::vector<uint8_t> &out, uint16_t v) {
     out.push_back(uint8_t(v));
     out.push_back(uint8_t(v >> 8));
-}
-
-Result<std::vector<uint8_t>> fits(std::vector<uint8_t> code, std::string_view what, uint64_t at, size_t room) {
-    if (code.size() > room) return vdso_code_too_big(what, at, code.size(), room);
-    return code;
 }
 
 // Code addresses: 32-bit, 4-aligned in ARM state, 2-aligned in Thumb state.
@@ -79,11 +74,11 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
         const int64_t offset = int64_t(to.addr) - int64_t(from.addr) - kArmPcBias;
         if (!to.thumb && offset >= -(int64_t(1) << 25) && offset < (int64_t(1) << 25)) {
             put_word(code, kArmB | (uint32_t(offset >> 2) & 0x00ffffff));
-            return fits(std::move(code), "vDSO trampoline (b)", from.addr, room);
+            return vdso_code_fitting(std::move(code), "vDSO trampoline (b)", from.addr, room);
         }
         put_word(code, kArmLdrPcLiteral);
         put_word(code, target);
-        return fits(std::move(code), "vDSO trampoline (ldr pc, literal)", from.addr, room);
+        return vdso_code_fitting(std::move(code), "vDSO trampoline (ldr pc, literal)", from.addr, room);
     }
     // Thumb ldr (literal) addresses from Align(pc, 4), pc = entry + 4; the
     // literal follows the instruction at the first 4-aligned address.
@@ -92,7 +87,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     put_half(code, kThumbLdrPcLiteral2 | (pad ? 4 : 0));
     if (pad) put_half(code, kThumbNop);
     put_word(code, target);
-    return fits(std::move(code), "vDSO trampoline (Thumb ldr.w pc, literal)", from.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO trampoline (Thumb ldr.w pc, literal)", from.addr, room);
 }
 
 long vdso_fallback_syscall(std::string_view name) {
@@ -106,7 +101,8 @@ long vdso_fallback_syscall(std::string_view name) {
 
 Result<std::vector<uint8_t>> vdso_fallback(CodeAddr at, long nr, size_t room) {
     STASIS_TRY(check_code_addr("vDSO syscall fallback", at));
-    if (nr > 0xffff) return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit movw");
+    if (nr > 0xffff)
+        return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit movw");
     std::vector<uint8_t> code;
     const uint32_t imm = uint32_t(nr);
     if (!at.thumb) {
@@ -132,8 +128,9 @@ Result<std::vector<uint8_t>> vdso_fallback(CodeAddr at, long nr, size_t room) {
         }
         put_half(code, kThumbBxLr);
     }
-    return fits(std::move(code), at.thumb ? "vDSO syscall fallback (Thumb)" : "vDSO syscall fallback (ARM)", at.addr,
-                room);
+    return vdso_code_fitting(std::move(code),
+                             at.thumb ? "vDSO syscall fallback (Thumb)" : "vDSO syscall fallback (ARM)",
+                             at.addr, room);
 }
 
 }  // namespace stasis::arch

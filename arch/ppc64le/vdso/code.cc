@@ -20,25 +20,20 @@ namespace {
 // b: pc + SignExtend(LI:'00'), LI a 24-bit word count.
 constexpr uint64_t kReach = (uint64_t(1) << 25) - 4;
 constexpr uint32_t kB = 0x48000000;
-constexpr uint32_t kLisR12 = 0x3d800000;       // lis r12, imm16
-constexpr uint32_t kOriR12 = 0x618c0000;       // ori r12, r12, imm16
-constexpr uint32_t kSldiR12_32 = 0x798c07c6;   // sldi r12, r12, 32 (rldicr r12, r12, 32, 31)
-constexpr uint32_t kOrisR12 = 0x658c0000;      // oris r12, r12, imm16
+constexpr uint32_t kLisR12 = 0x3d800000;      // lis r12, imm16
+constexpr uint32_t kOriR12 = 0x618c0000;      // ori r12, r12, imm16
+constexpr uint32_t kSldiR12_32 = 0x798c07c6;  // sldi r12, r12, 32 (rldicr r12, r12, 32, 31)
+constexpr uint32_t kOrisR12 = 0x658c0000;     // oris r12, r12, imm16
 constexpr uint32_t kMtctrR12 = 0x7d8903a6;
 constexpr uint32_t kBctr = 0x4e800420;
-constexpr uint32_t kLiR0 = 0x38000000;         // li r0, simm16
-constexpr uint32_t kLiR3 = 0x38600000;         // li r3, simm16
+constexpr uint32_t kLiR0 = 0x38000000;  // li r0, simm16
+constexpr uint32_t kLiR3 = 0x38600000;  // li r3, simm16
 constexpr uint32_t kSc = 0x44000002;
-constexpr uint32_t kCrsetSo = 0x4c631a42;      // crset so (creqv 3, 3, 3): cr0.SO = 1
+constexpr uint32_t kCrsetSo = 0x4c631a42;  // crset so (creqv 3, 3, 3): cr0.SO = 1
 constexpr uint32_t kBlr = 0x4e800020;
 
 void put_insn(std::vector<uint8_t> &out, uint32_t insn) {
     for (int i = 0; i < 4; ++i) out.push_back(uint8_t(insn >> (8 * i)));
-}
-
-Result<std::vector<uint8_t>> fits(std::vector<uint8_t> code, std::string_view what, uint64_t at, size_t room) {
-    if (code.size() > room) return vdso_code_too_big(what, at, code.size(), room);
-    return code;
 }
 
 }  // namespace
@@ -53,7 +48,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     const int64_t rel = int64_t(to.addr - from.addr);
     if (rel >= -int64_t(kReach + 4) && rel <= int64_t(kReach)) {
         put_insn(code, kB | (uint32_t(rel) & 0x03fffffc));
-        return fits(std::move(code), "vDSO trampoline (b)", from.addr, room);
+        return vdso_code_fitting(std::move(code), "vDSO trampoline (b)", from.addr, room);
     }
     const uint64_t t = to.addr;
     put_insn(code, kLisR12 | uint32_t((t >> 48) & 0xffff));
@@ -63,7 +58,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     put_insn(code, kOriR12 | uint32_t(t & 0xffff));
     put_insn(code, kMtctrR12);
     put_insn(code, kBctr);
-    return fits(std::move(code), "vDSO trampoline (r12 = target; mtctr; bctr)", from.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO trampoline (r12 = target; mtctr; bctr)", from.addr, room);
 }
 
 long vdso_fallback_syscall(std::string_view name) {
@@ -83,12 +78,13 @@ Result<std::vector<uint8_t>> vdso_fallback(CodeAddr at, long nr, size_t room) {
         put_insn(code, kLiR3 | ENOSYS);
         put_insn(code, kCrsetSo);
     } else {
-        if (nr > 0x7fff) return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit li");
+        if (nr > 0x7fff)
+            return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit li");
         put_insn(code, kLiR0 | uint32_t(nr));
         put_insn(code, kSc);
     }
     put_insn(code, kBlr);
-    return fits(std::move(code), "vDSO syscall fallback", at.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO syscall fallback", at.addr, room);
 }
 
 }  // namespace stasis::arch

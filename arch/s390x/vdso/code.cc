@@ -42,11 +42,6 @@ constexpr uint16_t kLghiR1 = 0xa719;              // lghi %r1, simm16
 constexpr uint16_t kLghiR2 = 0xa729;              // lghi %r2, simm16
 constexpr uint16_t kBrR14 = 0x07fe;               // br %r14
 
-Result<std::vector<uint8_t>> fits(std::vector<uint8_t> code, std::string_view what, uint64_t at, size_t room) {
-    if (code.size() > room) return vdso_code_too_big(what, at, code.size(), room);
-    return code;
-}
-
 }  // namespace
 
 uint64_t vdso_branch_reach() { return kReach; }
@@ -59,7 +54,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     const int64_t rel = int64_t(to.addr - from.addr);
     if (rel >= kBrclMin && rel <= kBrclMax) {
         put_ril(code, kBrclMask15[0], kBrclMask15[1], uint32_t(rel / 2));
-        return fits(std::move(code), "vDSO trampoline (brcl)", from.addr, room);
+        return vdso_code_fitting(std::move(code), "vDSO trampoline (brcl)", from.addr, room);
     }
     const uint64_t code_end = from.addr + 8;  // lgrl (6) + br (2)
     const uint64_t literal = (code_end + 7) & ~uint64_t(7);
@@ -67,7 +62,7 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     put_be(code, kBrR1, 2);
     for (uint64_t a = code_end; a < literal; a += 2) put_be(code, kNop, 2);
     put_be(code, to.addr, 8);
-    return fits(std::move(code), "vDSO trampoline (lgrl %r1, literal; br %r1)", from.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO trampoline (lgrl %r1, literal; br %r1)", from.addr, room);
 }
 
 long vdso_fallback_syscall(std::string_view name) {
@@ -89,14 +84,15 @@ Result<std::vector<uint8_t>> vdso_fallback(CodeAddr at, long nr, size_t room) {
         code.push_back(kSvc);
         code.push_back(uint8_t(nr));
     } else {
-        if (nr > 0x7fff) return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit lghi");
+        if (nr > 0x7fff)
+            return Error("vDSO syscall fallback: syscall " + std::to_string(nr) + " does not fit lghi");
         put_be(code, kLghiR1, 2);
         put_be(code, uint64_t(nr), 2);
         code.push_back(kSvc);
         code.push_back(0);
     }
     put_be(code, kBrR14, 2);
-    return fits(std::move(code), "vDSO syscall fallback", at.addr, room);
+    return vdso_code_fitting(std::move(code), "vDSO syscall fallback", at.addr, room);
 }
 
 }  // namespace stasis::arch

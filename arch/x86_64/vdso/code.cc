@@ -37,7 +37,8 @@ Result<std::vector<uint8_t>> vdso_trampoline(CodeAddr from, CodeAddr to, size_t 
     std::vector<uint8_t> code;
     const int64_t rel = int64_t(to.addr - (from.addr + kJmpRel32Size));
     if (rel >= std::numeric_limits<int32_t>::min() && rel <= std::numeric_limits<int32_t>::max()) {
-        if (room < kJmpRel32Size) return vdso_code_too_big("vDSO trampoline (jmp rel32)", from.addr, kJmpRel32Size, room);
+        if (room < kJmpRel32Size)
+            return vdso_code_too_big("vDSO trampoline (jmp rel32)", from.addr, kJmpRel32Size, room);
         code.push_back(0xe9);  // jmp rel32
         put_le32(code, uint32_t(int32_t(rel)));
         return code;

@@ -58,10 +58,10 @@ struct Walk {
     std::string listing;  // for failure messages
     std::string problem;  // set when something did not decode or is not understood
     size_t instructions = 0;
-    bool left = false;     // control left the code (jump or return)
-    bool jumped = false;   // ... to `target`
+    bool left = false;      // control left the code (jump or return)
+    bool jumped = false;    // ... to `target`
     bool relative = false;  // ... through a PC-relative branch
-    uint64_t target = 0;   // arm: bit 0 set for Thumb state
+    uint64_t target = 0;    // arm: bit 0 set for Thumb state
     bool returned = false;
     bool syscall = false;
     long nr = -1;
@@ -83,7 +83,8 @@ struct Walk {
 class Disassembler {
 public:
     explicit Disassembler(bool thumb) {
-        ok_ = cs_open(kCapstoneArch, cs_mode(kCapstoneMode | (thumb ? CS_MODE_THUMB : 0)), &handle_) == CS_ERR_OK;
+        ok_ = cs_open(kCapstoneArch, cs_mode(kCapstoneMode | (thumb ? CS_MODE_THUMB : 0)), &handle_) ==
+              CS_ERR_OK;
         if (!ok_) return;
         cs_option(handle_, CS_OPT_DETAIL, CS_OPT_ON);
         insn_ = cs_malloc(handle_);
@@ -122,7 +123,8 @@ uint64_t read_literal(const std::vector<uint8_t> &code, size_t off, size_t size)
 
 // Records a load of `size` bytes from `addr` into the walk; its value, or
 // nullopt when it lies outside the code.
-std::optional<uint64_t> load(Walk &w, const std::vector<uint8_t> &code, uint64_t entry, uint64_t addr, size_t size) {
+std::optional<uint64_t> load(Walk &w, const std::vector<uint8_t> &code, uint64_t entry, uint64_t addr,
+                             size_t size) {
     if (addr < entry || addr + size > entry + code.size()) {
         w.problem = "load outside the code";
         return std::nullopt;
@@ -163,7 +165,8 @@ bool step_x86(Walk &w, const cs_insn &i, const std::vector<uint8_t> &code, uint6
         }
         if (x.op_count == 1 && x.operands[0].type == X86_OP_MEM && x.operands[0].mem.base == X86_REG_RIP &&
             x.operands[0].mem.index == X86_REG_INVALID) {
-            if (auto v = load(w, code, entry, i.address + i.size + x.operands[0].mem.disp, 8)) jump(w, *v, false);
+            if (auto v = load(w, code, entry, i.address + i.size + x.operands[0].mem.disp, 8))
+                jump(w, *v, false);
             return true;
         }
         return false;
@@ -259,9 +262,7 @@ bool step_arm(Walk &w, const cs_insn &i, const std::vector<uint8_t> &code, uint6
         enter_syscall(w, ARM_REG_R7);
         w.set_unknown(ARM_REG_R0);
         return true;
-    case ARM_INS_BX:
-        w.left = w.returned = true;
-        return a.operands[0].reg == ARM_REG_LR;
+    case ARM_INS_BX: w.left = w.returned = true; return a.operands[0].reg == ARM_REG_LR;
     default: return false;
     }
 }
@@ -394,7 +395,8 @@ Walk walk(const std::vector<uint8_t> &code, CodeAddr entry) {
         case CS_ARCH_SYSZ: understood = step_s390x(w, *i, code, entry.addr); break;
         default: break;
         }
-        if (!understood && w.problem.empty()) w.problem = std::string("instruction not expected: ") + i->mnemonic;
+        if (!understood && w.problem.empty())
+            w.problem = std::string("instruction not expected: ") + i->mnemonic;
     }
     if (w.problem.empty() && !w.left) w.problem = "control runs off the end of the code";
     return w;
@@ -423,13 +425,19 @@ std::vector<std::pair<unsigned, unsigned>> function_to_syscall_args() {
         return {{ARM64_REG_X0, ARM64_REG_X0}, {ARM64_REG_X1, ARM64_REG_X1}, {ARM64_REG_X2, ARM64_REG_X2},
                 {ARM64_REG_X3, ARM64_REG_X3}, {ARM64_REG_X4, ARM64_REG_X4}, {ARM64_REG_X5, ARM64_REG_X5}};
     case CS_ARCH_ARM:
-        return {{ARM_REG_R0, ARM_REG_R0}, {ARM_REG_R1, ARM_REG_R1}, {ARM_REG_R2, ARM_REG_R2}, {ARM_REG_R3, ARM_REG_R3}};
+        return {{ARM_REG_R0, ARM_REG_R0},
+                {ARM_REG_R1, ARM_REG_R1},
+                {ARM_REG_R2, ARM_REG_R2},
+                {ARM_REG_R3, ARM_REG_R3}};
     case CS_ARCH_PPC:
         return {{PPC_REG_R3, PPC_REG_R3}, {PPC_REG_R4, PPC_REG_R4}, {PPC_REG_R5, PPC_REG_R5},
                 {PPC_REG_R6, PPC_REG_R6}, {PPC_REG_R7, PPC_REG_R7}, {PPC_REG_R8, PPC_REG_R8}};
     case CS_ARCH_SYSZ:
-        return {{SYSZ_REG_2, SYSZ_REG_2}, {SYSZ_REG_3, SYSZ_REG_3}, {SYSZ_REG_4, SYSZ_REG_4},
-                {SYSZ_REG_5, SYSZ_REG_5}, {SYSZ_REG_6, SYSZ_REG_6}};
+        return {{SYSZ_REG_2, SYSZ_REG_2},
+                {SYSZ_REG_3, SYSZ_REG_3},
+                {SYSZ_REG_4, SYSZ_REG_4},
+                {SYSZ_REG_5, SYSZ_REG_5},
+                {SYSZ_REG_6, SYSZ_REG_6}};
     default: return {};
     }
 }
@@ -457,7 +465,9 @@ std::set<unsigned> fallback_may_change() {
     }
 }
 
-std::string describe(const Walk &w) { return w.listing + (w.problem.empty() ? "" : "problem: " + w.problem + "\n"); }
+std::string describe(const Walk &w) {
+    return w.listing + (w.problem.empty() ? "" : "problem: " + w.problem + "\n");
+}
 
 // The walk left exactly for `to` and wrote only scratch registers.
 void expect_reaches(const Walk &w, CodeAddr to) {
@@ -465,7 +475,8 @@ void expect_reaches(const Walk &w, CodeAddr to) {
     EXPECT_TRUE(w.jumped) << describe(w);
     EXPECT_EQ(w.target, to.addr | (to.thumb ? 1 : 0)) << describe(w);
     const auto scratch = trampoline_scratch();
-    for (const auto &[reg, value] : w.regs) EXPECT_TRUE(scratch.count(reg)) << "writes register " << reg << "\n" << describe(w);
+    for (const auto &[reg, value] : w.regs)
+        EXPECT_TRUE(scratch.count(reg)) << "writes register " << reg << "\n" << describe(w);
 }
 
 Result<std::vector<uint8_t>> trampoline(CodeAddr from, CodeAddr to) { return vdso_trampoline(from, to, 64); }
@@ -485,7 +496,8 @@ std::vector<uint64_t> entries() {
 
 TEST(VdsoTrampoline, NearReachesTargetWithOneRelativeBranch) {
     for (uint64_t from : entries())
-        for (int64_t distance : {int64_t(kCodeAlign * 4), int64_t(0x100000), int64_t(-0x100000), -int64_t(kCodeAlign * 2)}) {
+        for (int64_t distance :
+             {int64_t(kCodeAlign * 4), int64_t(0x100000), int64_t(-0x100000), -int64_t(kCodeAlign * 2)}) {
             const CodeAddr f{from}, t{from + distance};
             auto code = trampoline(f, t);
             ASSERT_TRUE(code.ok()) << code.error().message();
@@ -569,8 +581,10 @@ TEST(VdsoTrampoline, RefusesWhenRoomTooSmall) {
         EXPECT_EQ(*exact, *code);
         auto tight = vdso_trampoline(f, t, need - 1);
         ASSERT_FALSE(tight.ok());
-        EXPECT_NE(tight.error().message().find(std::to_string(need)), std::string::npos) << tight.error().message();
-        EXPECT_NE(tight.error().message().find(std::to_string(need - 1)), std::string::npos) << tight.error().message();
+        EXPECT_NE(tight.error().message().find(std::to_string(need)), std::string::npos)
+            << tight.error().message();
+        EXPECT_NE(tight.error().message().find(std::to_string(need - 1)), std::string::npos)
+            << tight.error().message();
     }
 }
 
@@ -583,14 +597,16 @@ TEST(VdsoTrampoline, RefusesMisalignedCode) {
 TEST(VdsoTrampoline, ThumbEntryGetsThumbCodeWhateverTheAlignment) {
     if (!kArm) GTEST_SKIP() << "Thumb is arm only";
     for (uint64_t from : {kBase, kBase + 2})
-        for (int64_t distance : {int64_t(0x1000), int64_t(-0x1002), int64_t(0x10000000), int64_t(-0x10000002)})
+        for (int64_t distance :
+             {int64_t(0x1000), int64_t(-0x1002), int64_t(0x10000000), int64_t(-0x10000002)})
             for (bool thumb_target : {true, false}) {
                 const CodeAddr f{from, true};
                 const CodeAddr t{(from + distance) & ~uint64_t(thumb_target ? 1 : 3), thumb_target};
                 auto code = trampoline(f, t);
                 ASSERT_TRUE(code.ok()) << code.error().message();
                 const Walk w = walk(*code, f);
-                SCOPED_TRACE(vdso_hex(from) + " -> " + vdso_hex(t.addr) + (thumb_target ? " (Thumb)" : " (ARM)"));
+                SCOPED_TRACE(vdso_hex(from) + " -> " + vdso_hex(t.addr) +
+                             (thumb_target ? " (Thumb)" : " (ARM)"));
                 expect_reaches(w, t);
                 ASSERT_TRUE(w.literal) << describe(w);
                 EXPECT_EQ(*w.literal % 4, 0u) << describe(w);
@@ -615,11 +631,16 @@ TEST(VdsoTrampoline, ArmEntryToThumbTargetSwitchesState) {
 std::vector<std::pair<std::string, std::string>> vdso_functions() {
     const std::string arch = kArchName;
     if (arch == "x86_64")
-        return {{"__vdso_clock_gettime", "clock_gettime"}, {"clock_gettime", "clock_gettime"},
-                {"__vdso_gettimeofday", "gettimeofday"},   {"gettimeofday", "gettimeofday"},
-                {"__vdso_time", "time"},                   {"time", "time"},
-                {"__vdso_getcpu", "getcpu"},               {"getcpu", "getcpu"},
-                {"__vdso_clock_getres", "clock_getres"},   {"__vdso_getrandom", "getrandom"}};
+        return {{"__vdso_clock_gettime", "clock_gettime"},
+                {"clock_gettime", "clock_gettime"},
+                {"__vdso_gettimeofday", "gettimeofday"},
+                {"gettimeofday", "gettimeofday"},
+                {"__vdso_time", "time"},
+                {"time", "time"},
+                {"__vdso_getcpu", "getcpu"},
+                {"getcpu", "getcpu"},
+                {"__vdso_clock_getres", "clock_getres"},
+                {"__vdso_getrandom", "getrandom"}};
     if (arch == "aarch64")
         return {{"__kernel_clock_gettime", "clock_gettime"},
                 {"__kernel_gettimeofday", "gettimeofday"},
@@ -631,9 +652,12 @@ std::vector<std::pair<std::string, std::string>> vdso_functions() {
                 {"__vdso_gettimeofday", "gettimeofday"},
                 {"__vdso_clock_getres", "clock_getres"}};
     if (arch == "ppc64le")
-        return {{"__kernel_clock_gettime", "clock_gettime"}, {"__kernel_gettimeofday", "gettimeofday"},
-                {"__kernel_clock_getres", "clock_getres"},   {"__kernel_time", "time"},
-                {"__kernel_getcpu", "getcpu"},               {"__kernel_getrandom", "getrandom"}};
+        return {{"__kernel_clock_gettime", "clock_gettime"},
+                {"__kernel_gettimeofday", "gettimeofday"},
+                {"__kernel_clock_getres", "clock_getres"},
+                {"__kernel_time", "time"},
+                {"__kernel_getcpu", "getcpu"},
+                {"__kernel_getrandom", "getrandom"}};
     return {{"__kernel_clock_gettime", "clock_gettime"},
             {"__kernel_gettimeofday", "gettimeofday"},
             {"__kernel_clock_getres", "clock_getres"},
@@ -677,10 +701,11 @@ TEST(VdsoFallback, UnknownNameHasNoFallback) {
     std::set<std::string> own;
     for (const auto &[function, syscall] : vdso_functions()) own.insert(function);
     // Other arches' names, near misses and vDSO functions with no syscall.
-    for (const char *name : {"__kernel_clock_gettime", "__vdso_clock_gettime", "__vdso_clock_gettime64", "__kernel_time",
-                             "__vdso_getcpu", "__kernel_getcpu", "__vdso_time", "__kernel_getrandom", "",
-                             "__vdso_sgx_enter_enclave", "__kernel_rt_sigreturn", "__kernel_sync_dicache",
-                             "__kernel_clock_gettime_", "clock_gettime64", "__vdso_clock_gettimeofday"})
+    for (const char *name :
+         {"__kernel_clock_gettime", "__vdso_clock_gettime", "__vdso_clock_gettime64", "__kernel_time",
+          "__vdso_getcpu", "__kernel_getcpu", "__vdso_time", "__kernel_getrandom", "",
+          "__vdso_sgx_enter_enclave", "__kernel_rt_sigreturn", "__kernel_sync_dicache",
+          "__kernel_clock_gettime_", "clock_gettime64", "__vdso_clock_gettimeofday"})
         if (!own.count(name)) {
             EXPECT_EQ(vdso_fallback_syscall(name), -1) << name;
         }
@@ -702,8 +727,10 @@ TEST(VdsoFallback, FallbackMakesTheNamedSyscall) {
             for (const auto &[function_reg, syscall_reg] : args) {
                 auto it = w.at_syscall.find(syscall_reg);
                 const bool untouched = it == w.at_syscall.end() && function_reg == syscall_reg;
-                const bool copied = it != w.at_syscall.end() && !it->second.constant && it->second.entry_reg == function_reg;
-                EXPECT_TRUE(untouched || copied) << "argument register " << function_reg << "\n" << describe(w);
+                const bool copied =
+                    it != w.at_syscall.end() && !it->second.constant && it->second.entry_reg == function_reg;
+                EXPECT_TRUE(untouched || copied) << "argument register " << function_reg << "\n"
+                                                 << describe(w);
             }
         }
 }
