@@ -40,6 +40,7 @@ Result<images::VdsoInfo> describe_process(pid_t pid, const std::vector<proc::Map
         STASIS_ASSIGN(ElfSymbols syms, std::move(parse_elf_symbols(image)).context("[vdso]"));
         info.set_size(m.size());
         info.set_build_id(syms.build_id);
+        info.set_image(image.data(), image.size());
         for (const auto &s : syms.symbols) {
             if (s.type != 2 /* STT_FUNC */ && s.type != 1 /* STT_OBJECT */) continue;
             auto *out = info.add_symbols();

@@ -38,10 +38,13 @@
 #include "common/proc/stat.h"
 #include "common/proc/status.h"
 #include "common/ptrace/frozen_tree.h"
+#include "common/ptrace/ptrace.h"
+#include "common/ptrace/step_out.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
 #include "stasis_version.h"
 #include "vdso/layout.h"
+#include "vdso/proxy.h"
 
 namespace stasis::dump {
 
@@ -180,6 +183,9 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     } else {
         STASIS_ASSIGN(maps, proc::read_smaps(pid));
     }
+    // A process restored through a vDSO proxy is dumped with its original
+    // vDSO: the proxy's mappings stand for it (a proxy never nests).
+    STASIS_ASSIGN(bool proxied, vdso::adopt_proxy(pid, maps));
     STASIS_ASSIGN(auto pages, pages_writer(opts, server, pid, page_size));
     mem::MemoryDumpContext mctx;
     mctx.exclude_start = parasite->area_start();
@@ -205,6 +211,8 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     STASIS_ASSIGN(mem::DumpedMemory mem, mem::dump_memory(pid, maps, mctx));
     STASIS_TRY(fault::check("after-memory"));
     STASIS_ASSIGN(out.task.vdso, vdso::describe_process(pid, maps));
+    out.task.vdso.set_proxied(proxied);
+    if (proxied) log::info("process ", pid, ": runs on a vDSO proxy; its original vDSO is recorded");
     // The parasite's own mapping is gone after the cure: keep the list as
     // children will compare against it.
     maps.erase(std::remove_if(maps.begin(), maps.end(),
@@ -228,6 +236,24 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     for (const auto &th : proc.threads) arch::cpu_features(th.regs, &out.cpu);
     out.pages = std::make_unique<images::RawImageWriter>(std::move(pages));
     return out;
+}
+
+// A thread frozen inside the vDSO is let run until it has returned: the
+// restoring kernel's vDSO (or a proxy) need not have the same code at that
+// address. The freeze point moves by a few instructions of a clock read.
+Status step_out_of_vdso(ptrace::FrozenTree &tree) {
+    for (auto &p : tree.processes()) {
+        if (p.zombie) continue;
+        STASIS_ASSIGN(auto maps, proc::read_maps(p.pid));
+        STASIS_ASSIGN(auto ranges, std::move(vdso::code_ranges(p.pid, maps)).context("process " + std::to_string(p.pid)));
+        for (auto &t : p.threads) {
+            STASIS_ASSIGN(unsigned steps, ptrace::step_out_of(t.tid, ranges));
+            if (!steps) continue;
+            STASIS_ASSIGN(t.regs, std::move(arch::read_regs(t.tid)).context("thread " + std::to_string(t.tid)));
+            STASIS_ASSIGN(t.sigmask, ptrace::get_sigmask(t.tid));
+        }
+    }
+    return ok();
 }
 
 Status dump_tree(const DumpOptions &opts) {
@@ -254,6 +280,7 @@ Status dump_tree(const DumpOptions &opts) {
     STASIS_ASSIGN(ptrace::FrozenTree tree, ptrace::FrozenTree::freeze(opts.pid, true));
     if (tree.processes().front().zombie) return Error("process " + std::to_string(opts.pid) + " is a zombie");
     STASIS_TRY(fault::check("after-seize"));
+    STASIS_TRY(step_out_of_vdso(tree));
 
     files::FileTableOptions fopts;
     fopts.images_dir = opts.images_dir;

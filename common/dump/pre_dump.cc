@@ -20,6 +20,7 @@
 #include "common/ptrace/frozen_tree.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
+#include "vdso/proxy.h"
 
 namespace stasis::dump {
 namespace {
@@ -38,6 +39,7 @@ Result<PreDumped> record_process(ptrace::FrozenProcess &proc, const DumpOptions 
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
     STASIS_ASSIGN(auto maps, proc::read_smaps(pid));
     STASIS_TRY(inc.track(proc, maps));
+    STASIS_TRY(vdso::adopt_proxy(pid, maps).status());  // its pages are not the program's
     mem::MemoryDumpContext mctx;
     mctx.pre_dump = true;
     mctx.parent_pages = inc.parent_pages(pid);

@@ -39,6 +39,8 @@ inline constexpr uint32_t kMaxFiles = 1u << 20;
 inline constexpr uint32_t kMaxImageFiles = 5 * kMaxTasks + 16;
 inline constexpr uint32_t kMaxVdsoAreas = 16;
 inline constexpr uint32_t kMaxVdsoSymbols = 1024;
+// The largest [vdso] image a dump records (vDSOs are 4-64 KiB).
+inline constexpr uint64_t kMaxVdsoImageBytes = 1 << 20;
 inline constexpr uint32_t kMaxPendingSignals = 1u << 16;
 inline constexpr uint32_t kMaxPosixTimers = 1u << 16;
 inline constexpr uint32_t kMaxGroups = 1u << 16;             // NGROUPS_MAX

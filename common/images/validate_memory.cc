@@ -189,6 +189,8 @@ Status vdso(const TaskImages &task, uint64_t page_size) {
                                   log::hex(v.size())));
     }
     if (v.build_id().size() > kMaxBuildIdBytes) return Error(log::cat("build_id of ", v.build_id().size(), " bytes"));
+    if (v.image().size() > kMaxVdsoImageBytes || v.image().size() > v.size())
+        return Error(log::cat("vDSO image of ", v.image().size(), " bytes for a vDSO of ", v.size(), " bytes"));
     return ok();
 }
 

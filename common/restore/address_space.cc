@@ -6,8 +6,8 @@
 namespace stasis::restore {
 
 Result<uint64_t> find_free_range(const images::Checkpoint &cp, const std::vector<proc::Mapping> &self, uint64_t size,
-                                 uint64_t page) {
-    std::vector<std::pair<uint64_t, uint64_t>> busy;
+                                 uint64_t page, const std::vector<std::pair<uint64_t, uint64_t>> &also_busy) {
+    std::vector<std::pair<uint64_t, uint64_t>> busy(also_busy);
     uint64_t top = 0;
     for (const auto &m : self) {
         if (m.path == "[vsyscall]" || m.path == "[vectors]") continue;

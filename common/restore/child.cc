@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -30,8 +31,10 @@
 #include "common/restore/page_sources.h"
 #include "common/restore/premap.h"
 #include "common/restore/spawn.h"
+#include "common/restore/vdso_restore.h"
 #include "common/util/log.h"
 #include "pie/blob.h"
+#include "vdso/layout.h"
 
 namespace stasis::restore {
 namespace {
@@ -294,10 +297,32 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
         std::fclose(f);
     }
     in.last_cap = uint32_t(last_cap);
+    // The vDSO: decided as the engine did in check_vdso(), the proxy built
+    // for this address space.
+    std::optional<VdsoProxyPlan> proxy;
+    std::vector<std::pair<uint64_t, uint64_t>> claimed;
+    int proxy_fd = -1;  // the restorer closes it
+    STASIS_ASSIGN(auto current, vdso::describe_process(::getpid(), self));
+    if (decide_vdso(t.vdso, current, vdso_proxy_forced()).proxy) {
+        STASIS_ASSIGN(proxy, std::move(plan_vdso_proxy(t, current, self, page)).context("vDSO proxy"));
+        proxy_fd = int(::syscall(SYS_memfd_create, "stasis-vdso-proxy", 0u));
+        if (proxy_fd < 0) return Error::from_errno("memfd_create for the vDSO proxy");
+        const auto &bytes = proxy->proxy.bytes;
+        for (size_t done = 0; done < bytes.size();) {
+            ssize_t n = ::pwrite(proxy_fd, bytes.data() + done, bytes.size() - done, off_t(done));
+            if (n <= 0) return Error::from_errno("write the vDSO proxy");
+            done += size_t(n);
+        }
+        in.vdso_proxy = &*proxy;
+        in.vdso_proxy_fd = proxy_fd;
+        in.close_fds.push_back(proxy_fd);
+        claimed.push_back(proxy->block);
+    }
     PlanBuilder builder(in);
     STASIS_TRY(builder.build());
     const auto &lay = builder.layout();
-    STASIS_ASSIGN(uint64_t region, std::move(find_free_range(*a.cp, self, lay.total, page)).context("restorer region"));
+    STASIS_ASSIGN(uint64_t region,
+                  std::move(find_free_range(*a.cp, self, lay.total, page, claimed)).context("restorer region"));
     void *p = ::mmap(reinterpret_cast<void *>(region), lay.total, PROT_READ | PROT_WRITE | PROT_EXEC,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED || uint64_t(uintptr_t(p)) != region) return Error::from_errno("map the restorer region");

@@ -10,6 +10,7 @@
 
 #include "arch/arch.h"
 #include "common/linux/uapi.h"
+#include "common/restore/vdso_restore.h"
 #include "pie/blob.h"
 
 namespace stasis::restore {
@@ -149,7 +150,34 @@ Status PlanBuilder::add_memory() {
     }
 
     std::vector<restore_special> specials;
+    if (in_.vdso_proxy) {
+        // The proxy's areas are private memory filled from its fd; this
+        // kernel's areas go where the proxy plan put them.
+        for (const auto &m : in_.vdso_proxy->proxy.mappings) {
+            restore_vma r{};
+            r.start = m.start;
+            r.end = m.end;
+            r.prot = m.prot;
+            r.map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
+            r.fd = -1;
+            r.flags = RESTORE_VMA_FILL;
+            vmas.push_back(r);
+            restore_fill f{};
+            f.file_off = m.offset;
+            f.fd = in_.vdso_proxy_fd;
+            f.first_iov = uint32_t(iovs.size());
+            f.nr_iov = 1;
+            f.bytes = m.end - m.start;
+            iovs.push_back({static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end - m.start)});
+            fills.push_back(f);
+        }
+        for (const auto &mv : in_.vdso_proxy->moves) {
+            specials.push_back(mv);
+            layout_.scratch_size += mv.len;
+        }
+    }
     for (const auto &a : t.vdso.areas()) {
+        if (in_.vdso_proxy) break;
         if (!is_special(a.kind())) continue;
         auto it = std::find_if(in_.specials.begin(), in_.specials.end(),
                                [&](const CurrentSpecial &c) { return c.kind == a.kind(); });

@@ -18,6 +18,8 @@
 namespace stasis::restore {
 
 // Where a kernel-provided area is now, in the restoring process.
+struct VdsoProxyPlan;
+
 struct CurrentSpecial {
     images::VmaKind kind;
     uint64_t start, end;
@@ -44,6 +46,10 @@ struct PlanInputs {
     std::map<uint64_t, uint64_t> premapped;
     std::vector<std::pair<uint64_t, uint64_t>> premap_ranges;
     int lazy_sock = -1;  // lazy restore: connected to `stasis lazy-pages`
+    // vDSO proxy: what to map instead of moving the specials in place, and
+    // the service fd holding the proxy's bytes (vdso_restore.h).
+    const VdsoProxyPlan *vdso_proxy = nullptr;
+    int vdso_proxy_fd = -1;
 };
 
 // Lazy restore: what a restorer registers with its userfaultfd and

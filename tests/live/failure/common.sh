@@ -48,12 +48,13 @@ expect_clean_failure() {
 pid_state() { awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 tracer_of() { awk '/^TracerPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
-# start_target PROG: starts a live scenario program in $tmp/work (made
+# start_target PROG [ARG...]: starts a live scenario program in $tmp/work (made
 # here), in a session of its own and with no descriptor but 0-2 (anything
 # inherited would be state to dump), waits until it is ready and sets
 # $pid. Both it and its reaping subshell are killed on the way out.
 start_target() {
   local prog=$1
+  shift
   [ -x "$prog" ] || fail "missing $prog"
   mkdir -p "$tmp/work"
   (
@@ -61,7 +62,7 @@ start_target() {
       fd=${fd##*/}
       [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
     done
-    setsid "$prog" "$tmp/work" </dev/null >"$tmp/work/prog.log" 2>&1 &
+    setsid "$prog" "$tmp/work" "$@" </dev/null >"$tmp/work/prog.log" 2>&1 &
     echo $! >"$tmp/pid"
     wait
   ) &

@@ -63,6 +63,10 @@ _Noreturn void live_fail(const char *fmt, ...) LIVE_PRINTF(1, 2);
 _Noreturn void live_skip(const char *fmt, ...) LIVE_PRINTF(1, 2);
 /* PASS when no LIVE_EXPECT failed, else FAIL with the collected reasons. */
 _Noreturn void live_finish(void);
+/* Writes the verdict of the checks so far (PASS, or FAIL: what failed),
+ * forgets them and returns: programs checked more than once (across
+ * several checkpoints) keep running. */
+void live_verdict_keep_running(void);
 
 /* Logs one line to stdout (the runner sends it to WORKDIR/prog.log). */
 void live_log(const char *fmt, ...) LIVE_PRINTF(1, 2);

@@ -33,6 +33,10 @@ struct live_hold {
     uint64_t polls;         /* 88: how many times the loop slept */
 };
 
+/* The interrupted instruction address in a signal handler's ucontext (0 where
+ * this architecture's file does not say). */
+uintptr_t live_signal_pc(const void *ucontext);
+
 /* Fills h->expected/h->observed/h->features. Returns false (with a reason)
  * when this architecture or CPU has no register loop. */
 bool live_arch_regs_prepare(struct live_hold *h, char *why, size_t why_size);

@@ -25,3 +25,8 @@ int live_arch_regs_compare(const struct live_hold *h) {
     (void)h;
     return 0;
 }
+
+uintptr_t live_signal_pc(const void *uc) {
+    (void)uc;
+    return 0;
+}

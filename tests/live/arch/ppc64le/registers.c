@@ -1,5 +1,6 @@
 /* ppc64le values and comparison for hold_registers.S. */
 #define _GNU_SOURCE
+#include <ucontext.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,3 +68,5 @@ int live_arch_regs_compare(const struct live_hold *h) {
     }
     return live_failures() - before;
 }
+
+uintptr_t live_signal_pc(const void *uc) { return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gp_regs[32 /* PT_NIP */]; }

@@ -1,5 +1,6 @@
 /* x86_64 values and comparison for hold_registers.S. */
 #define _GNU_SOURCE
+#include <ucontext.h>
 #include <cpuid.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,3 +120,5 @@ int live_arch_regs_compare(const struct live_hold *h) {
         LIVE_EXPECT(pkru_observed == pkru_expected, "pkru is %#x, was %#x", pkru_observed, pkru_expected);
     return live_failures() - before;
 }
+
+uintptr_t live_signal_pc(const void *uc) { return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP]; }

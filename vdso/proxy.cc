@@ -1,0 +1,259 @@
+#include "vdso/proxy.h"
+
+#include <elf.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <span>
+
+#include "arch/vdso_code.h"
+#include "common/ptrace/ptrace.h"
+#include "common/util/log.h"
+#include "vdso/elf_symbols.h"
+
+namespace stasis::vdso {
+namespace {
+
+bool stands_in_proxy(images::VmaKind k) {
+    return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
+}
+
+// Signal-return code stays as it is: a position-independent syscall that
+// unwinders recognise by its bytes.
+bool is_signal_return(std::string_view name) {
+    return name.find("sigreturn") != std::string_view::npos || name.find("sigtramp") != std::string_view::npos;
+}
+
+std::span<const uint8_t> bytes_of(const std::string &s) {
+    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+}
+
+struct Entry {
+    uint64_t offset = 0;  // from the image start, Thumb bit cleared
+    bool thumb = false;
+    uint64_t size = 0;
+    const ElfSymbol *sym = nullptr;
+};
+
+// Function entries by offset (aliases share one: clock_gettime and
+// __vdso_clock_gettime on x86_64).
+std::vector<Entry> function_entries(const ElfSymbols &syms) {
+    std::map<uint64_t, Entry> by_offset;
+    for (const auto &s : syms.symbols) {
+        if (s.type != STT_FUNC) continue;
+        Entry e;
+        e.thumb = syms.machine == EM_ARM && (s.offset & 1);
+        e.offset = s.offset & ~uint64_t(e.thumb ? 1 : 0);
+        e.size = s.size;
+        e.sym = &s;
+        auto [it, fresh] = by_offset.emplace(e.offset, e);
+        // Prefer the __vdso_/__kernel_ spelling: its name decides the fallback.
+        if (!fresh && s.name.size() > it->second.sym->name.size()) it->second.sym = &s;
+    }
+    std::vector<Entry> out;
+    for (auto &[off, e] : by_offset) out.push_back(e);
+    return out;
+}
+
+const ElfSymbol *same_symbol(const ElfSymbols &in, const ElfSymbol &s) {
+    for (const auto &c : in.symbols)
+        if (c.type == STT_FUNC && c.name == s.name && c.version == s.version) return &c;
+    for (const auto &c : in.symbols)
+        if (c.type == STT_FUNC && c.name == s.name) return &c;
+    return nullptr;
+}
+
+}  // namespace
+
+std::string area_name(images::VmaKind kind) {
+    switch (kind) {
+        case images::VMA_VDSO: return "[vdso]";
+        case images::VMA_VVAR: return "[vvar]";
+        case images::VMA_VVAR_VCLOCK: return "[vvar_vclock]";
+        case images::VMA_SIGPAGE: return "[sigpage]";
+        case images::VMA_VECTORS: return "[vectors]";
+        case images::VMA_VSYSCALL: return "[vsyscall]";
+        default: return "[?]";
+    }
+}
+
+Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &current_image, uint64_t current_vdso_at,
+                          uint64_t page_size) {
+    if (saved.image().empty())
+        return Error("the images do not hold the dumped vDSO's bytes (made by an older stasis): cannot build a proxy");
+    STASIS_ASSIGN(ElfSymbols old_syms, std::move(parse_elf_symbols(bytes_of(saved.image()))).context("dumped vDSO"));
+    STASIS_ASSIGN(ElfSymbols new_syms, std::move(parse_elf_symbols(bytes_of(current_image))).context("this kernel's vDSO"));
+    if (old_syms.machine != new_syms.machine)
+        return Error(log::cat("the dumped vDSO is for ELF machine ", old_syms.machine, ", this kernel's for ",
+                              new_syms.machine));
+
+    const images::VdsoArea *old_vdso = nullptr;
+    std::vector<const images::VdsoArea *> stand_ins;
+    for (const auto &a : saved.areas()) {
+        if (!stands_in_proxy(a.kind())) continue;
+        if (a.kind() == images::VMA_VDSO) old_vdso = &a;
+        stand_ins.push_back(&a);
+    }
+    if (!old_vdso) return Error("the dumped process had no [vdso] area");
+    if (stand_ins.size() > ProxyMark::kMaxAreas) return Error("too many vDSO/vvar areas for a proxy");
+    const uint64_t vdso_len = old_vdso->end() - old_vdso->start();
+    if (saved.image().size() > vdso_len) return Error("the dumped vDSO image is larger than its area");
+
+    Proxy p;
+    // The code: the old image, its function entries patched.
+    std::vector<uint8_t> code(vdso_len, 0);
+    std::memcpy(code.data(), saved.image().data(), saved.image().size());
+    const auto olds = function_entries(old_syms);
+    for (size_t i = 0; i < olds.size(); ++i) {
+        const Entry &e = olds[i];
+        const ElfSymbol &s = *e.sym;
+        if (is_signal_return(s.name)) {
+            ++p.kept;
+            continue;
+        }
+        // Room: the symbol's size, never past the next entry or the image.
+        uint64_t limit = i + 1 < olds.size() ? olds[i + 1].offset : saved.image().size();
+        uint64_t room = limit > e.offset ? limit - e.offset : 0;
+        if (e.size && e.size < room) room = e.size;
+        arch::CodeAddr from{old_vdso->start() + e.offset, e.thumb};
+        std::vector<uint8_t> patch;
+        if (const ElfSymbol *n = same_symbol(new_syms, s)) {
+            bool thumb = new_syms.machine == EM_ARM && (n->offset & 1);
+            arch::CodeAddr to{current_vdso_at + (n->offset & ~uint64_t(thumb ? 1 : 0)), thumb};
+            STASIS_ASSIGN(patch, std::move(arch::vdso_trampoline(from, to, room)).context("trampoline for " + s.name));
+            ++p.trampolines;
+        } else {
+            long nr = arch::vdso_fallback_syscall(s.name);
+            STASIS_ASSIGN(patch, std::move(arch::vdso_fallback(from, nr, room)).context("fallback for " + s.name));
+            p.missing.push_back(s.name + (nr < 0 ? " (ENOSYS)" : ""));
+            ++p.fallbacks;
+        }
+        if (patch.size() > room) return Error("code for " + s.name + " does not fit its " + std::to_string(room) + " bytes");
+        std::memcpy(code.data() + e.offset, patch.data(), patch.size());
+    }
+
+    // The mapping of each stand-in area, in address order.
+    std::sort(stand_ins.begin(), stand_ins.end(),
+              [](const images::VdsoArea *a, const images::VdsoArea *b) { return a->start() < b->start(); });
+    const images::VdsoArea *last_vvar = nullptr;
+    for (const auto *a : stand_ins)
+        if (a->kind() != images::VMA_VDSO) last_vvar = a;
+    if (!last_vvar) return Error("the dumped process had no [vvar] area to carry the proxy mark");
+    ProxyMark mark{};
+    std::memcpy(mark.magic, ProxyMark::kMagic, sizeof mark.magic);
+    mark.version = ProxyMark::kVersion;
+    for (const auto *a : stand_ins) {
+        if ((a->start() | a->end()) % page_size) return Error("a dumped vDSO area is not page-aligned");
+        mark.areas[mark.nr_areas++] = {uint32_t(a->kind()), 0, a->start(), a->end()};
+    }
+    for (const auto *a : stand_ins) {
+        ProxyMapping m;
+        m.stands_for = a->kind();
+        m.start = a->start();
+        m.end = a->end();
+        m.offset = p.bytes.size();
+        if (a->kind() == images::VMA_VDSO) {
+            m.prot = PROT_READ | PROT_EXEC;
+            p.bytes.insert(p.bytes.end(), code.begin(), code.end());
+        } else {
+            m.prot = PROT_READ;
+            p.bytes.resize(p.bytes.size() + (a->end() - a->start()), 0);
+            if (a == last_vvar) std::memcpy(p.bytes.data() + m.offset + (mark_address(a->end()) - a->start()), &mark, sizeof mark);
+        }
+        p.mappings.push_back(m);
+    }
+    return p;
+}
+
+namespace {
+
+// The mark of a stasis proxy among the mappings, checked against them.
+Result<std::optional<ProxyMark>> find_mark(pid_t pid, const std::vector<proc::Mapping> &maps) {
+    for (const auto &m : maps) {
+        if (!m.path.empty() || m.shared || m.prot != PROT_READ || m.size() > (1u << 20) || m.size() < sizeof(ProxyMark))
+            continue;
+        ProxyMark mark;
+        if (!ptrace::read_mem(pid, mark_address(m.end), &mark, sizeof mark).ok()) continue;
+        if (std::memcmp(mark.magic, ProxyMark::kMagic, sizeof mark.magic) != 0) continue;
+        if (mark.version != ProxyMark::kVersion || mark.nr_areas == 0 || mark.nr_areas > ProxyMark::kMaxAreas)
+            return Error(log::cat("vDSO proxy mark at ", log::hex(m.start), " has version ", mark.version, " and ",
+                                  mark.nr_areas, " areas: not one this stasis made"));
+        // Every area it names must still be there, exactly.
+        bool has_vdso = false;
+        for (uint32_t i = 0; i < mark.nr_areas; ++i) {
+            const auto &a = mark.areas[i];
+            auto kind = images::VmaKind(a.kind);
+            if (!stands_in_proxy(kind)) return Error(log::cat("vDSO proxy mark names an area of kind ", a.kind));
+            has_vdso |= kind == images::VMA_VDSO;
+            // The kernel may have merged neighbouring stand-ins ([vvar] and
+            // [vvar_vclock]) into one mapping: inside one is enough.
+            bool there = std::any_of(maps.begin(), maps.end(), [&](const proc::Mapping &x) {
+                return x.start <= a.start && a.end <= x.end && x.path.empty() && !x.shared;
+            });
+            if (!there)
+                return Error(log::cat("the vDSO proxy's ", area_name(kind), " at ", log::hex(a.start),
+                                      " was unmapped or changed since the restore: cannot dump the original vDSO"));
+        }
+        if (!has_vdso) return Error("vDSO proxy mark without a [vdso] area");
+        return std::optional<ProxyMark>(mark);
+    }
+    return std::optional<ProxyMark>();
+}
+
+}  // namespace
+
+Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps) {
+    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
+    if (!mark) return false;
+    // The kernel's own areas behind the proxy are not the process's.
+    maps.erase(std::remove_if(maps.begin(), maps.end(),
+                              [](const proc::Mapping &x) {
+                                  return x.path == "[vdso]" || x.path == "[vvar]" || x.path == "[vvar_vclock]";
+                              }),
+               maps.end());
+    // One mapping per area again, named as the kernel named it; what else
+    // a merged mapping held stays plain anonymous memory.
+    std::vector<proc::Mapping> out;
+    for (const auto &x : maps) {
+        uint64_t cursor = x.start;
+        if (x.path.empty() && !x.shared) {
+            std::vector<ProxyMark::Area> inside;
+            for (uint32_t i = 0; i < mark->nr_areas; ++i)
+                if (x.start <= mark->areas[i].start && mark->areas[i].end <= x.end) inside.push_back(mark->areas[i]);
+            std::sort(inside.begin(), inside.end(), [](auto &a, auto &b) { return a.start < b.start; });
+            for (const auto &a : inside) {
+                if (a.start > cursor) {
+                    out.push_back(x);
+                    out.back().start = cursor, out.back().end = a.start;
+                }
+                out.push_back(x);
+                out.back().start = a.start, out.back().end = a.end;
+                out.back().path = area_name(images::VmaKind(a.kind));
+                cursor = a.end;
+            }
+        }
+        if (cursor == x.start) {
+            out.push_back(x);
+        } else if (cursor < x.end) {
+            out.push_back(x);
+            out.back().start = cursor;
+        }
+    }
+    maps = std::move(out);
+    return true;
+}
+
+Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const std::vector<proc::Mapping> &maps) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (const auto &m : maps)
+        if (m.path == "[vdso]") out.push_back({m.start, m.end});
+    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
+    if (mark)
+        for (uint32_t i = 0; i < mark->nr_areas; ++i)
+            if (mark->areas[i].kind == images::VMA_VDSO) out.push_back({mark->areas[i].start, mark->areas[i].end});
+    return out;
+}
+
+}  // namespace stasis::vdso

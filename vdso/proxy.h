@@ -1,0 +1,93 @@
+// The vDSO proxy (seed 004, issue 9): how a process dumped with one
+// kernel's vDSO runs on a kernel whose vDSO differs.
+//
+// The process's libc holds pointers into the old vDSO at the old address.
+// The restore moves this kernel's vDSO and vvar areas (together, keeping
+// their relative offsets: the vDSO reaches vvar PC-relatively) to a free
+// place, preferably within short-branch reach, and maps at the old vDSO's
+// address a copy of the old vDSO image in which every exported function's
+// entry is overwritten:
+//   - with a trampoline into the same symbol of this kernel's vDSO;
+//   - where this kernel lacks the symbol, with a fallback that makes the
+//     real syscall (or returns ENOSYS where there is none);
+//   - signal-return trampolines (…sigreturn, …sigtramp…) keep their own
+//     code: it is a position-independent syscall, and unwinders recognise
+//     it by its bytes.
+// The ELF headers, symbol tables and unwind tables of the copy stay intact,
+// so dladdr() and backtrace() still see the symbols the process knew.
+// The old vvar addresses get zero-filled read-only pages (no trampoline
+// reads them; old code a thread might still be inside finds no clock
+// source there and takes its syscall fallback). The last of them ends with
+// a ProxyMark, by which a later dump recognises the proxy and records the
+// original vDSO instead, so that a proxy never nests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/proc/maps.h"
+#include "common/util/result.h"
+#include "images/vdso.pb.h"
+
+namespace stasis::vdso {
+
+// In the target's byte order (the same arch dumps it again).
+struct ProxyMark {
+    static constexpr char kMagic[16] = "stasis vdso pxy";
+    static constexpr uint32_t kVersion = 1;
+    static constexpr uint32_t kMaxAreas = 8;
+    struct Area {
+        uint32_t kind;  // images::VmaKind
+        uint32_t pad;
+        uint64_t start, end;
+    };
+    char magic[16];
+    uint32_t version;
+    uint32_t nr_areas;
+    Area areas[kMaxAreas];  // the areas the proxy stands in for, the vDSO among them
+};
+
+// Where the mark sits in an area ending at `end`.
+inline uint64_t mark_address(uint64_t end) { return (end - sizeof(ProxyMark)) & ~uint64_t(7); }
+
+// One mapping the restorer creates for the proxy: private anonymous memory
+// with `prot`, filled from `bytes` at `offset`.
+struct ProxyMapping {
+    images::VmaKind stands_for;
+    uint64_t start = 0, end = 0;
+    uint32_t prot = 0;
+    uint64_t offset = 0;
+};
+
+struct Proxy {
+    std::vector<uint8_t> bytes;  // the contents of every mapping, back to back
+    std::vector<ProxyMapping> mappings;
+    unsigned trampolines = 0, fallbacks = 0, kept = 0;
+    std::vector<std::string> missing;  // symbols this kernel lacks (served by fallbacks)
+};
+
+// The proxy of the dumped vDSO `saved` (its areas and image) on a kernel
+// whose vDSO image is `current_image`, moved to `current_vdso_at`. Errors
+// name the symbol that cannot be served.
+Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &current_image, uint64_t current_vdso_at,
+                          uint64_t page_size);
+
+// Dump: when the mappings show a stasis proxy (an anonymous read-only
+// mapping ending with a ProxyMark whose areas all exist as anonymous
+// private mappings), renames the proxy's mappings to the areas they stand
+// for and drops the kernel's own vDSO/vvar areas behind it, so that
+// describe_process() and the memory dump see the original layout. Returns
+// whether a proxy was found.
+Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps);
+
+// Where vDSO code runs in a process: its [vdso] and, on a proxy, the
+// proxy's copy of the old one (the dump steps threads out of them).
+Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const std::vector<proc::Mapping> &maps);
+
+// The name /proc/PID/maps gives an area of this kind ("[vvar]").
+std::string area_name(images::VmaKind kind);
+
+}  // namespace stasis::vdso
