@@ -1,11 +1,17 @@
-// `stasis check [--json] [--feature NAME]`.
+// `stasis check [--json] [--feature NAME] [-D DIR]`.
+#include <unistd.h>
+
 #include <cstdio>
+
+#include "arch/arch.h"
 
 #include "common/check/check.h"
 #include "common/cli/cli_support.h"
 #include "common/cli/option_table.h"
 #include "common/cli/parse_options.h"
 #include "common/cli/run_commands.h"
+#include "common/images/images.h"
+#include "common/restore/vdso_restore.h"
 #include "common/util/log.h"
 
 namespace stasis::cli {
@@ -28,6 +34,22 @@ int check_one(const CheckInvocation &inv) {
     return kExitOk;
 }
 
+// -D DIR: how this checkpoint's vDSO would come back on this kernel.
+int explain_images(const CheckInvocation &inv) {
+    images::ReadOptions ro;
+    ro.expect_arch = arch::kImageArch;
+    ro.expect_page_size = uint32_t(::sysconf(_SC_PAGESIZE));
+    ro.check_pages = false;
+    auto cp = images::read_checkpoint(inv.images_dir, ro);
+    if (!cp.ok()) return fail(kCommand, std::move(cp).error());
+    auto lines = restore::explain_vdso(*cp);
+    if (!lines.ok()) return fail(kCommand, std::move(lines).error());
+    std::printf("---- %s ----\n", inv.images_dir.c_str());
+    for (const auto &l : *lines) std::printf("%s\n", l.c_str());
+    std::fflush(stdout);
+    return kExitOk;
+}
+
 }  // namespace
 
 int run_check(const Args &args) {
@@ -47,6 +69,7 @@ int run_check(const Args &args) {
         return fail(kCommand, Error(log::cat("required kernel feature missing: ", missing->name,
                                              " (needed for ", missing->needed_for, "): ", missing->detail)));
     }
+    if (!inv->images_dir.empty()) return explain_images(*inv);
     return kExitOk;
 }
 

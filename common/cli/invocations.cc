@@ -122,6 +122,7 @@ Result<CheckInvocation> parse_check(const Args &args) {
     inv.help = p.flag("help");
     inv.json = p.flag("json");
     inv.feature = p.value("feature").value_or("");
+    inv.images_dir = p.value("images-dir").value_or("");
     return inv;
 }
 

@@ -39,6 +39,7 @@ struct CheckInvocation {
     bool help = false;
     bool json = false;
     std::string feature;  // empty: every feature
+    std::string images_dir;  // -D: also explain how its vDSO would be restored
     LogSettings log;
 };
 

@@ -82,6 +82,9 @@ constexpr OptionSpec kRestore[] = {
 constexpr OptionSpec kCheck[] = {
     {"json", 0, nullptr, ValueKind::flag, "print the report as JSON"},
     {"feature", 0, "NAME", ValueKind::text, "probe only this feature (a name from the FEATURE column)"},
+    {"images-dir", 'D', "DIR", ValueKind::text,
+     "also say how the vDSO of the checkpoint in DIR would be restored here: in place, or through a proxy and "
+     "why (what differs from this kernel's vDSO)"},
 };
 
 constexpr OptionSpec kLazyPages[] = {
@@ -111,7 +114,7 @@ constexpr CommandSpec kCommands[] = {
      kPreDump},
     {"restore", "-D DIR [options]", "Restore the process tree checkpointed in DIR, with its original PIDs.",
      kRestore},
-    {"check", "[--json] [--feature NAME]",
+    {"check", "[--json] [--feature NAME] [-D DIR]",
      "Probe the running kernel for every feature checkpoint and restore use, and show this kernel's vDSO "
      "layout. Exits 0 when checkpoint/restore can work here.",
      kCheck},

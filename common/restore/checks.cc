@@ -64,25 +64,8 @@ Status check_pids_free(const images::Checkpoint &cp) {
 }
 
 Status check_vdso(const images::Checkpoint &cp) {
-    STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
-    STASIS_ASSIGN(auto current, vdso::describe_process(::getpid(), self));
-    const bool force = vdso_proxy_forced();
-    uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
-    for (const auto &t : cp.tasks) {
-        if (t.tree.zombie()) continue;
-        std::string who = "process " + std::to_string(t.tree.pid());
-        VdsoDecision d = decide_vdso(t.vdso, current, force);
-        if (!d.proxy) {
-            log::info(who, ": ", describe_vdso_path(d, nullptr));
-            continue;
-        }
-        // Built here once (the task builds its own later, for its final
-        // layout) so that a symbol no proxy can serve refuses the restore
-        // before anything is created.
-        auto plan = plan_vdso_proxy(t, current, self, page);
-        if (!plan.ok()) return std::move(plan).error().context(who + ": vDSO proxy (" + d.why + ")");
-        log::info(who, ": ", describe_vdso_path(d, &*plan));
-    }
+    STASIS_ASSIGN(auto lines, explain_vdso(cp));
+    for (const auto &l : lines) log::info(l);
     return ok();
 }
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <unistd.h>
+
 #include "common/util/log.h"
 #include "vdso/layout.h"
 
@@ -110,6 +112,27 @@ std::string describe_vdso_path(const VdsoDecision &d, const VdsoProxyPlan *plan)
         }
     }
     return s;
+}
+
+Result<std::vector<std::string>> explain_vdso(const images::Checkpoint &cp) {
+    STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
+    STASIS_ASSIGN(auto current, vdso::describe_process(::getpid(), self));
+    const bool force = vdso_proxy_forced();
+    const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+    std::vector<std::string> lines;
+    for (const auto &t : cp.tasks) {
+        if (t.tree.zombie()) continue;
+        std::string who = "process " + std::to_string(t.tree.pid());
+        VdsoDecision d = decide_vdso(t.vdso, current, force);
+        if (!d.proxy) {
+            lines.push_back(who + ": " + describe_vdso_path(d, nullptr));
+            continue;
+        }
+        auto plan = plan_vdso_proxy(t, current, self, page);
+        if (!plan.ok()) return std::move(plan).error().context(who + ": vDSO proxy (" + d.why + ")");
+        lines.push_back(who + ": " + describe_vdso_path(d, &*plan));
+    }
+    return lines;
 }
 
 }  // namespace stasis::restore

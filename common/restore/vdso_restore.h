@@ -45,6 +45,14 @@ struct VdsoProxyPlan {
 Result<VdsoProxyPlan> plan_vdso_proxy(const images::TaskImages &t, const images::VdsoInfo &current,
                                       const std::vector<proc::Mapping> &self, uint64_t page);
 
+// For every live task of the checkpoint, one line: "process P: vDSO: in
+// place (...)" or "process P: vDSO: proxy (what differs): N trampolines
+// ...". The proxy is built once here (each task builds its own later, for
+// its final layout), so that a symbol no proxy can serve refuses the
+// restore before anything is created. Used by the restore's checks and by
+// `stasis check -D`.
+Result<std::vector<std::string>> explain_vdso(const images::Checkpoint &cp);
+
 // One line for the log: which path, and why.
 std::string describe_vdso_path(const VdsoDecision &d, const VdsoProxyPlan *plan);
 

@@ -1,0 +1,106 @@
+// The dump's side of the vDSO proxy: recognising one by its mark.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/ptrace/ptrace.h"
+#include "common/util/log.h"
+#include "vdso/proxy.h"
+
+namespace stasis::vdso {
+
+namespace {
+
+bool stands_in_proxy(images::VmaKind k) {
+    return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
+}
+
+// The mark of a stasis proxy among the mappings, checked against them.
+Result<std::optional<ProxyMark>> find_mark(pid_t pid, const std::vector<proc::Mapping> &maps) {
+    for (const auto &m : maps) {
+        if (!m.path.empty() || m.shared || m.prot != PROT_READ || m.size() > (1u << 20) || m.size() < sizeof(ProxyMark))
+            continue;
+        ProxyMark mark;
+        if (!ptrace::read_mem(pid, mark_address(m.end), &mark, sizeof mark).ok()) continue;
+        if (std::memcmp(mark.magic, ProxyMark::kMagic, sizeof mark.magic) != 0) continue;
+        if (mark.version != ProxyMark::kVersion || mark.nr_areas == 0 || mark.nr_areas > ProxyMark::kMaxAreas)
+            return Error(log::cat("vDSO proxy mark at ", log::hex(m.start), " has version ", mark.version, " and ",
+                                  mark.nr_areas, " areas: not one this stasis made"));
+        // Every area it names must still be there, exactly.
+        bool has_vdso = false;
+        for (uint32_t i = 0; i < mark.nr_areas; ++i) {
+            const auto &a = mark.areas[i];
+            auto kind = images::VmaKind(a.kind);
+            if (!stands_in_proxy(kind)) return Error(log::cat("vDSO proxy mark names an area of kind ", a.kind));
+            has_vdso |= kind == images::VMA_VDSO;
+            // The kernel may have merged neighbouring stand-ins ([vvar] and
+            // [vvar_vclock]) into one mapping: inside one is enough.
+            bool there = std::any_of(maps.begin(), maps.end(), [&](const proc::Mapping &x) {
+                return x.start <= a.start && a.end <= x.end && x.path.empty() && !x.shared;
+            });
+            if (!there)
+                return Error(log::cat("the vDSO proxy's ", area_name(kind), " at ", log::hex(a.start),
+                                      " was unmapped or changed since the restore: cannot dump the original vDSO"));
+        }
+        if (!has_vdso) return Error("vDSO proxy mark without a [vdso] area");
+        return std::optional<ProxyMark>(mark);
+    }
+    return std::optional<ProxyMark>();
+}
+
+}  // namespace
+
+Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps) {
+    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
+    if (!mark) return false;
+    // The kernel's own areas behind the proxy are not the process's.
+    maps.erase(std::remove_if(maps.begin(), maps.end(),
+                              [](const proc::Mapping &x) {
+                                  return x.path == "[vdso]" || x.path == "[vvar]" || x.path == "[vvar_vclock]";
+                              }),
+               maps.end());
+    // One mapping per area again, named as the kernel named it; what else
+    // a merged mapping held stays plain anonymous memory.
+    std::vector<proc::Mapping> out;
+    for (const auto &x : maps) {
+        uint64_t cursor = x.start;
+        if (x.path.empty() && !x.shared) {
+            std::vector<ProxyMark::Area> inside;
+            for (uint32_t i = 0; i < mark->nr_areas; ++i)
+                if (x.start <= mark->areas[i].start && mark->areas[i].end <= x.end) inside.push_back(mark->areas[i]);
+            std::sort(inside.begin(), inside.end(), [](auto &a, auto &b) { return a.start < b.start; });
+            for (const auto &a : inside) {
+                if (a.start > cursor) {
+                    out.push_back(x);
+                    out.back().start = cursor, out.back().end = a.start;
+                }
+                out.push_back(x);
+                out.back().start = a.start, out.back().end = a.end;
+                out.back().path = area_name(images::VmaKind(a.kind));
+                cursor = a.end;
+            }
+        }
+        if (cursor == x.start) {
+            out.push_back(x);
+        } else if (cursor < x.end) {
+            out.push_back(x);
+            out.back().start = cursor;
+        }
+    }
+    maps = std::move(out);
+    return true;
+}
+
+Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const std::vector<proc::Mapping> &maps) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (const auto &m : maps)
+        if (m.path == "[vdso]") out.push_back({m.start, m.end});
+    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
+    if (mark)
+        for (uint32_t i = 0; i < mark->nr_areas; ++i)
+            if (mark->areas[i].kind == images::VMA_VDSO) out.push_back({mark->areas[i].start, mark->areas[i].end});
+    return out;
+}
+
+}  // namespace stasis::vdso
