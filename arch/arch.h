@@ -125,6 +125,11 @@ Result<ThreadRegs> from_image(const images::ThreadRegs &in);
 // the inventory), and whether this CPU offers them (checked at restore).
 void cpu_features(const ThreadRegs &r, images::CpuFeatures *out);
 Status check_cpu_features(const images::CpuFeatures &needed);
+// Puts registers from an image dumped on the CPU `saved` describes into
+// this CPU's layout, where the two differ (x86_64: the XSAVE standard
+// format puts components at CPUID-given offsets, which differ between
+// vendors). What cannot be converted check_cpu_features() has refused.
+Status adapt_to_this_cpu(const images::CpuFeatures &saved, ThreadRegs &r);
 
 // One-line description for logs: "ip=0x... sp=0x... nr=..."
 std::string describe(const ThreadRegs &r);

@@ -10,9 +10,9 @@
 //   - with a trampoline into the same symbol of this kernel's vDSO;
 //   - where this kernel lacks the symbol, with a fallback that makes the
 //     real syscall (or returns ENOSYS where there is none);
-//   - signal-return trampolines (…sigreturn, …sigtramp…) keep their own
-//     code: it is a position-independent syscall, and unwinders recognise
-//     it by its bytes.
+//   - signal-return and syscall-restart trampolines (…sigreturn,
+//     …sigtramp…, …restart_syscall) keep their own code: it is a
+//     position-independent syscall, and unwinders recognise it by its bytes.
 // The ELF headers, symbol tables and unwind tables of the copy stay intact,
 // so dladdr() and backtrace() still see the symbols the process knew.
 // The old vvar addresses get zero-filled read-only pages (no trampoline

@@ -19,10 +19,12 @@ bool stands_in_proxy(images::VmaKind k) {
     return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
 }
 
-// Signal-return code stays as it is: a position-independent syscall that
-// unwinders recognise by its bytes.
-bool is_signal_return(std::string_view name) {
-    return name.find("sigreturn") != std::string_view::npos || name.find("sigtramp") != std::string_view::npos;
+// Signal-return and syscall-restart code stays as it is: a position-
+// independent syscall (s390x's __kernel_restart_syscall is 4 bytes, too
+// short for any trampoline) that unwinders recognise by its bytes.
+bool keeps_own_code(std::string_view name) {
+    return name.find("sigreturn") != std::string_view::npos || name.find("sigtramp") != std::string_view::npos ||
+           name.find("restart_syscall") != std::string_view::npos;
 }
 
 std::span<const uint8_t> bytes_of(const std::string &s) {
@@ -108,7 +110,7 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
     for (size_t i = 0; i < olds.size(); ++i) {
         const Entry &e = olds[i];
         const ElfSymbol &s = *e.sym;
-        if (is_signal_return(s.name)) {
+        if (keeps_own_code(s.name)) {
             ++p.kept;
             continue;
         }

@@ -305,6 +305,8 @@ void cpu_features(const ThreadRegs &r, images::CpuFeatures *out) {
     if (!r.sve.empty() && r.sve_vl > out->sve_vl()) out->set_sve_vl(r.sve_vl);
 }
 
+Status adapt_to_this_cpu(const images::CpuFeatures &, ThreadRegs &) { return ok(); }
+
 Status check_cpu_features(const images::CpuFeatures &needed) {
     if (needed.sve_vl() != 0) STASIS_TRY(check_sve_vl_settable(needed.sve_vl()));
     uint64_t host = getauxval(AT_HWCAP);

@@ -158,6 +158,8 @@ void cpu_features(const ThreadRegs &, images::CpuFeatures *out) {
     out->set_hwcap2(getauxval(AT_HWCAP2));
 }
 
+Status adapt_to_this_cpu(const images::CpuFeatures &, ThreadRegs &) { return ok(); }
+
 Status check_cpu_features(const images::CpuFeatures &needed) {
     unsigned long host = getauxval(AT_HWCAP);
     unsigned long missing_fp = needed.hwcap() & kFpHwcaps & ~host;

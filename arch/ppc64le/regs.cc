@@ -198,6 +198,8 @@ void cpu_features(const ThreadRegs &, images::CpuFeatures *out) {
 // A task that found AltiVec or VSX at start keeps using vector
 // instructions; and the kernel refuses NT_PPC_VMX/NT_PPC_VSX (ENODEV) on a
 // CPU without them.
+Status adapt_to_this_cpu(const images::CpuFeatures &, ThreadRegs &) { return ok(); }
+
 Status check_cpu_features(const images::CpuFeatures &needed) {
     unsigned long host = getauxval(AT_HWCAP);
     unsigned long missing_fp = needed.hwcap() & kFpHwcaps & ~host;

@@ -173,6 +173,8 @@ void cpu_features(const ThreadRegs &, images::CpuFeatures *out) {
 // The saved vector registers need the vector facility (the kernel refuses
 // NT_S390_VXRS_* with ENODEV without it); other missing facilities are
 // instruction sets a task may have probed: warned about.
+Status adapt_to_this_cpu(const images::CpuFeatures &, ThreadRegs &) { return ok(); }
+
 Status check_cpu_features(const images::CpuFeatures &needed) {
     unsigned long host = getauxval(AT_HWCAP);
     if ((needed.hwcap() & HWCAP_S390_VX) && !(host & HWCAP_S390_VX))

@@ -197,16 +197,17 @@ Status check_cpu_features(const images::CpuFeatures &needed) {
           << ", this CPU 0x" << host << ")";
         return Error(s.str());
     }
-    // Components must sit where the dumping CPU had them: ptrace takes the
-    // standard format, whose offsets come from CPUID.
+    // ptrace takes the standard format, whose offsets come from CPUID and
+    // differ between vendors (AMD has no MPX, so PKRU sits lower):
+    // adapt_to_this_cpu() moves each component; its size must agree.
     for (const auto &comp : needed.xsave_components()) {
         if (!(needed.xfeatures_in_use() & (1ull << comp.index()))) continue;
         unsigned a, b, c, d;
         __cpuid_count(0xd, comp.index(), a, b, c, d);
-        if (b != comp.offset() || a != comp.size()) {
+        if (a != comp.size() || comp.offset() < kLegacyAreaSize) {
             std::ostringstream s;
-            s << "XSAVE component " << comp.index() << " is at offset " << comp.offset() << " size "
-              << comp.size() << " in the image but at offset " << b << " size " << a << " on this CPU";
+            s << "XSAVE component " << comp.index() << " is " << comp.size() << " bytes at offset "
+              << comp.offset() << " in the image but " << a << " bytes on this CPU";
             return Error(s.str());
         }
     }
@@ -214,6 +215,28 @@ Status check_cpu_features(const images::CpuFeatures &needed) {
     if (extra)
         log::warn("the dumping CPU enabled XSAVE features ", log::hex(extra),
                   " that this CPU lacks; a program that probed them at start may fault");
+    return ok();
+}
+
+Status adapt_to_this_cpu(const images::CpuFeatures &saved, ThreadRegs &r) {
+    if (r.xsave.empty() || !cpu_has_xsave()) return ok();
+    const uint64_t bv = xstate_bv(r.xsave);
+    std::vector<uint8_t> out(std::max<size_t>(host_xsave_size(), kLegacyAreaSize), 0);
+    std::memcpy(out.data(), r.xsave.data(), kLegacyAreaSize);
+    bool moved = false;
+    for (unsigned i = 2; i < 64; ++i) {
+        if (!(bv & (1ull << i))) continue;
+        const images::XsaveComponent *from = nullptr;
+        for (const auto &c : saved.xsave_components())
+            if (c.index() == i) from = &c;
+        unsigned a, b, c, d;
+        __cpuid_count(0xd, i, a, b, c, d);
+        if (!from || from->size() != a || uint64_t(from->offset()) + a > r.xsave.size() || uint64_t(b) + a > out.size())
+            return Error("XSAVE component " + std::to_string(i) + " of the saved state does not fit this CPU's layout");
+        std::memcpy(out.data() + b, r.xsave.data() + from->offset(), a);
+        moved |= from->offset() != b;
+    }
+    if (moved || out.size() != r.xsave.size()) r.xsave = std::move(out);
     return ok();
 }
 

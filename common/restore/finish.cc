@@ -75,7 +75,8 @@ Status run_restorer(pid_t pid, const ChildControl &c) {
     return ok();
 }
 
-Status prepare_resume(pid_t pid, const images::TaskImages &task, const ChildControl &c) {
+Status prepare_resume(pid_t pid, const images::TaskImages &task, const images::CpuFeatures &cpu,
+                      const ChildControl &c) {
     // Seize the threads the restorer created; they wait on a futex.
     for (size_t i = 1; i < task.threads.size(); ++i) {
         pid_t tid = task.threads[i].tid();
@@ -85,6 +86,7 @@ Status prepare_resume(pid_t pid, const images::TaskImages &task, const ChildCont
     for (size_t i = 1; i < task.threads.size(); ++i) {
         const auto &tc = task.threads[i];
         STASIS_ASSIGN(arch::ThreadRegs regs, arch::from_image(tc.regs()));
+        STASIS_TRY(std::move(arch::adapt_to_this_cpu(cpu, regs)).context("thread " + std::to_string(tc.tid())));
         arch::restart_in_new_task(regs);
         STASIS_TRY(std::move(arch::write_regs(tc.tid(), regs)).context("thread " + std::to_string(tc.tid())));
         STASIS_TRY(ptrace::set_sigmask(tc.tid(), tc.blocked()));
@@ -94,6 +96,7 @@ Status prepare_resume(pid_t pid, const images::TaskImages &task, const ChildCont
     // unmap the restorer region, then load the saved registers.
     const auto &main = task.threads[0];
     STASIS_ASSIGN(arch::ThreadRegs final_regs, arch::from_image(main.regs()));
+    STASIS_TRY(std::move(arch::adapt_to_this_cpu(cpu, final_regs)).context("thread " + std::to_string(main.tid())));
     arch::restart_in_new_task(final_regs);
     parasite::Injector inj(pid, final_regs, c.syscall_insn);
     for (const auto &a : task.core.sigactions()) {

@@ -30,7 +30,8 @@ Status run_restorer(pid_t pid, const ChildControl &control);
 
 // Loads registers and masks into every thread and removes the restorer
 // region; the task stays stopped until release_task().
-Status prepare_resume(pid_t pid, const images::TaskImages &task, const ChildControl &control);
+Status prepare_resume(pid_t pid, const images::TaskImages &task, const images::CpuFeatures &cpu,
+                      const ChildControl &control);
 
 // Lets every thread of a prepared task go.
 Status release_task(const images::TaskImages &task);

@@ -190,7 +190,7 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     for (size_t i = 0; i < cp.tasks.size(); ++i) {
         if (cp.tasks[i].tree.zombie()) continue;
         pid_t pid = cp.tasks[i].tree.pid();
-        STASIS_TRY(std::move(prepare_resume(pid, cp.tasks[i], controls[i])).context("process " + std::to_string(pid)));
+        STASIS_TRY(std::move(prepare_resume(pid, cp.tasks[i], cp.inventory.cpu(), controls[i])).context("process " + std::to_string(pid)));
     }
     STASIS_TRY(fault::check("restore-before-resume"));
     for (const auto &t : cp.tasks)

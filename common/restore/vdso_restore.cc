@@ -104,7 +104,7 @@ std::string describe_vdso_path(const VdsoDecision &d, const VdsoProxyPlan *plan)
     if (plan) {
         const auto &p = plan->proxy;
         s += log::cat(": ", p.trampolines, " trampolines into this kernel's vDSO at ", log::hex(plan->block.first),
-                      " (", plan->distance >> 10, " KiB away), ", p.kept, " signal trampolines kept, ", p.fallbacks,
+                      " (", plan->distance >> 10, " KiB away), ", p.kept, " signal/restart trampolines kept, ", p.fallbacks,
                       " syscall fallbacks");
         if (!p.missing.empty()) {
             s += " for";

@@ -1,4 +1,5 @@
 // x86_64 register conversion and injection setup.
+#include <cpuid.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -6,6 +7,7 @@
 
 #include "arch/arch.h"
 #include "images/core.pb.h"
+#include "images/inventory.pb.h"
 
 namespace stasis::arch {
 namespace {
@@ -95,3 +97,42 @@ TEST(RegsX86_64, SyscallResultIsRaxSigned) {
 
 }  // namespace
 }  // namespace stasis::arch
+
+// An image dumped on a CPU whose XSAVE standard format puts a component
+// elsewhere (AMD and Intel place PKRU differently) is moved to this CPU's
+// offsets; the legacy area and header stay.
+TEST(RegsX86_64, XsaveComponentsMoveToThisCpusOffsets) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) GTEST_SKIP() << "no XSAVE";
+    __cpuid_count(0xd, 2, a, b, c, d);  // AVX: size a at offset b
+    if (a == 0) GTEST_SKIP() << "no AVX state";
+    const unsigned avx_size = a, avx_here = b;
+    __cpuid_count(0xd, 0, a, b, c, d);
+    const unsigned here_size = b;
+    // Saved: AVX at the end of a larger area.
+    const unsigned avx_there = here_size;
+    stasis::arch::ThreadRegs r{};
+    r.xsave.assign(avx_there + avx_size, 0);
+    r.xsave[0] = 0x7f;                              // FCW low byte
+    uint64_t bv = 0x7;                              // x87, SSE, AVX in use
+    std::memcpy(r.xsave.data() + 512, &bv, 8);
+    for (unsigned i = 0; i < avx_size; ++i) r.xsave[avx_there + i] = uint8_t(i * 7 + 1);
+    stasis::images::CpuFeatures saved;
+    auto *comp = saved.add_xsave_components();
+    comp->set_index(2);
+    comp->set_offset(avx_there);
+    comp->set_size(avx_size);
+    ASSERT_TRUE(stasis::arch::adapt_to_this_cpu(saved, r).ok());
+    ASSERT_EQ(r.xsave.size(), here_size);
+    EXPECT_EQ(r.xsave[0], 0x7f);
+    uint64_t bv_after = 0;
+    std::memcpy(&bv_after, r.xsave.data() + 512, 8);
+    EXPECT_EQ(bv_after, bv);
+    for (unsigned i = 0; i < avx_size; ++i) ASSERT_EQ(r.xsave[avx_here + i], uint8_t(i * 7 + 1)) << "byte " << i;
+    // A component of another size cannot be moved.
+    comp->set_size(avx_size + 16);
+    stasis::arch::ThreadRegs r2{};
+    r2.xsave.assign(avx_there + avx_size + 16, 0);
+    std::memcpy(r2.xsave.data() + 512, &bv, 8);
+    EXPECT_FALSE(stasis::arch::adapt_to_this_cpu(saved, r2).ok());
+}
