@@ -4,6 +4,8 @@
 #
 #   tests/qemu/run-xkernel.sh ARCH                old -> new -> old kernel
 #   tests/qemu/run-xkernel.sh x86_64 --from-host  host kernel -> old kernel
+#   tests/qemu/run-xkernel.sh arm --kernels bookworm,bookworm   a control:
+#                                                 the same kernel, rebooted
 #
 # ARCH's pair of kernels is in xkernel-pairs.txt (old: bookworm 6.1, new:
 # a 6.12 generation of the same page size). Three boots, one after the
@@ -25,6 +27,10 @@
 # the vDSO are printed: which way the engine went (in place or proxy).
 # PASS only when every action of every hop passed.
 #
+# --kernels OLD,NEW: another pair of generations (fetch-kernels.sh names).
+# With OLD = NEW it is a control for the harness and the in-place path: the
+# vDSO is the same on every boot of one kernel, only its address changes.
+#
 # Options: --guest CPIO (default build/<arch>-static/tests/qemu/xkernel-guest.cpio,
 # target stasis_xkernel_guest; ci/vm.sh --xkernel builds it), --host-stasis
 # PATH, --timeout SECONDS (per boot, default 600), --work DIR (default
@@ -45,7 +51,7 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//'
 [ $# -ge 1 ] || usage
 case $1 in -h|--help) usage ;; esac
 arch=$1; shift
-from_host=0 guest='' host_stasis='' boot_timeout=600 work=''
+from_host=0 guest='' host_stasis='' boot_timeout=600 work='' kernels=''
 while [ $# -gt 0 ]; do
   case $1 in
     --from-host) from_host=1 ;;
@@ -53,14 +59,19 @@ while [ $# -gt 0 ]; do
     --host-stasis) host_stasis=${2:?}; shift ;;
     --timeout) boot_timeout=${2:?}; shift ;;
     --work) work=${2:?}; shift ;;
+    --kernels) kernels=${2:?}; shift ;;
     -h|--help) usage ;;
     *) echo "$me: unknown option '$1'" >&2; usage ;;
   esac
   shift
 done
 vm_dir=${STASIS_VM_DIR:-$root/build/vm}
-read -r old new _ < <(awk -v a="$arch" '$1 == a { print $2, $3, $4 }' "$here/xkernel-pairs.txt")
+read -r old new < <(awk -v a="$arch" '$1 == a { print $2, $3 }' "$here/xkernel-pairs.txt")
 [ -n "${old:-}" ] || { echo "$me: no kernel pair for '$arch' in $here/xkernel-pairs.txt" >&2; exit 2; }
+if [ -n "$kernels" ]; then
+  old=${kernels%%,*} new=${kernels#*,}
+  [ -n "$old" ] && [ -n "$new" ] && [ "$new" != "$kernels" ] || { echo "$me: --kernels wants OLD,NEW" >&2; exit 2; }
+fi
 [ -n "$guest" ] || guest=$root/build/$arch-static/tests/qemu/xkernel-guest.cpio
 [ -s "$guest" ] || { echo "$me: no guest at $guest (target stasis_xkernel_guest of build/$arch-static; ci/vm.sh --xkernel builds it)" >&2; exit 1; }
 label=$arch
@@ -72,6 +83,8 @@ if [ "$from_host" = 1 ]; then
   test_name=xkernel.$arch.host-to-$old
 else
   test_name=xkernel.$arch.$old-to-$new-and-back
+  [ "$old" = "$new" ] && test_name=xkernel.$arch.$old-reboots
+  [ -n "$kernels" ] && label=$arch-$old-$new
 fi
 [ -n "$work" ] || work=$vm_dir/xkernel/$label
 mkdir -p "$work" "$vm_dir/logs"
@@ -86,7 +99,7 @@ failed=0 summary=()
 
 # ---- kernels and their modules -------------------------------------------------
 gens=("$old")
-[ "$from_host" = 1 ] || gens+=("$new")
+[ "$from_host" = 1 ] || [ "$new" = "$old" ] || gens+=("$new")
 STASIS_VM_DIR=$vm_dir "$here/fetch-kernels.sh" --modules --generation "$(IFS=,; echo "${gens[*]}")" "$arch" |
   sed 's/^/  /' || { echo "$me: cannot fetch the kernels" >&2; exit 1; }
 
