@@ -204,7 +204,7 @@ host_hop() {
     show_tail "$share/dump1.err"
     return 1
   fi
-  wait "$host_pid"
+  { wait "$host_pid"; } 2>/dev/null
   status=$?
   if kill -0 "$host_pid" 2>/dev/null; then echo "   dump:1 FAIL PID $host_pid still runs"; return 1; fi
   echo "   dump:1 PASS PID $host_pid into $share/images1 (the program ended with status $status)"
