@@ -28,9 +28,10 @@
 # one that passed), then a line "vm: N passed, N failed, ...".
 #
 # Kernel generations: STASIS_VM_GENERATIONS, a comma list of bookworm (6.1,
-# the default and what CI boots), bookworm-backports (6.12) and
-# bookworm-backports-16k (6.12 arm64-16k: 16 KiB pages, aarch64 only; other
-# arches skip it). Every arch boots once per generation; the logs of a
+# the default and what CI boots), bookworm-backports (6.12),
+# bookworm-backports-16k (6.12 arm64-16k: 16 KiB pages, aarch64 only) and
+# bookworm-backports-64k (6.12 powerpc64le-64k: 64 KiB pages, ppc64le only);
+# other arches skip the last two. Every arch boots once per generation; the logs of a
 # generation other than bookworm are build/vm/logs/<arch>-<generation>.*.
 #   STASIS_VM_GENERATIONS=bookworm-backports-16k ci/vm.sh aarch64
 #
@@ -76,9 +77,9 @@ start=$SECONDS
 IFS=, read -r -a generations <<<"${STASIS_VM_GENERATIONS:-bookworm}"
 for g in "${generations[@]}"; do
   case $g in
-    bookworm|bookworm-backports|bookworm-backports-16k) ;;
+    bookworm|bookworm-backports|bookworm-backports-16k|bookworm-backports-64k) ;;
     *) echo "ci/vm.sh: unknown kernel generation '$g' in STASIS_VM_GENERATIONS" \
-            "(have: bookworm bookworm-backports bookworm-backports-16k)" >&2; exit 2 ;;
+            "(have: bookworm bookworm-backports bookworm-backports-16k bookworm-backports-64k)" >&2; exit 2 ;;
   esac
 done
 # The boots: "arch generation label" for every arch that has the generation
@@ -86,7 +87,10 @@ done
 boots=()
 for g in "${generations[@]}"; do
   for arch in "${arches[@]}"; do
-    case $g in *-16k) [ "$arch" = aarch64 ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;; esac
+    case $g in
+      *-16k) [ "$arch" = aarch64 ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;;
+      *-64k) [ "$arch" = ppc64le ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;;
+    esac
     label=$arch
     [ "$g" != bookworm ] && label=$arch-$g
     boots+=("$arch $g $label")

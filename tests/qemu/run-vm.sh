@@ -11,7 +11,8 @@
 #   --guest    default: build/<arch>-static/tests/qemu/guest.cpio
 #              (target stasis_vm_guest of that build)
 #   --kernel-generation  bookworm (6.1, default), bookworm-backports (6.12)
-#              or bookworm-backports-16k (6.12 arm64-16k, aarch64 only);
+#              bookworm-backports-16k (6.12 arm64-16k, aarch64 only) or
+#              bookworm-backports-64k (6.12 powerpc64le-64k, ppc64le only);
 #              default $STASIS_VM_KERNEL_GENERATION or bookworm. Fetched
 #              by fetch-kernels.sh when not cached.
 #   --log      default: build/vm/logs/<arch>.console.log for bookworm,
