@@ -28,11 +28,22 @@
 # one that passed), then a line "vm: N passed, N failed, ...".
 #
 # Kernel generations: STASIS_VM_GENERATIONS, a comma list of bookworm (6.1,
-# the default and what CI boots), bookworm-backports (6.12) and
-# bookworm-backports-16k (6.12 arm64-16k: 16 KiB pages, aarch64 only; other
-# arches skip it). Every arch boots once per generation; the logs of a
+# the default and what CI boots), bookworm-backports (6.12),
+# bookworm-backports-16k (6.12 arm64-16k: 16 KiB pages, aarch64 only) and
+# bookworm-backports-64k (6.12 powerpc64le-64k: 64 KiB pages, ppc64le only);
+# other arches skip the last two. Every arch boots once per generation; the logs of a
 # generation other than bookworm are build/vm/logs/<arch>-<generation>.*.
 #   STASIS_VM_GENERATIONS=bookworm-backports-16k ci/vm.sh aarch64
+#
+# Cross-kernel restore (issue 9): `ci/vm.sh --xkernel [ARCH...]` builds the
+# cross-kernel guests (target stasis_xkernel_guest) and runs
+# tests/qemu/run-xkernel.sh for each arch: dump under the old kernel of its
+# pair (tests/qemu/xkernel-pairs.txt), restore under the new one, dump
+# again, restore under the old one, all over a 9p share. On x86_64 also the
+# host's kernel -> the VM's (with build/x86_64/stasis, when built), and
+# with STASIS_XK_CONTROLS=1 the old kernel rebooted (the control). One VM at
+# a time. Results: one "xkernel: PASS|FAIL <test>" line each, then a line
+# "xkernel: N passed, N failed".
 #
 # Environment: STASIS_VM_SCENARIOS (all, default = all, or a comma list),
 # STASIS_VM_BOOT_TIMEOUT (seconds per boot, default 480),
@@ -43,17 +54,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ALL_ARCHES=(ppc64le aarch64 x86_64 s390x arm)   # slowest first: shortest total
-build_only=0
+build_only=0 xkernel=0
 arches=()
 for a in "$@"; do
   case $a in
     --build-only) build_only=1 ;;
+    --xkernel) xkernel=1 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '/^set -e/d' -e 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "ci/vm.sh: unknown option '$a'" >&2; exit 2 ;;
     *) arches+=("$a") ;;
   esac
 done
 [ ${#arches[@]} -eq 0 ] && arches=("${ALL_ARCHES[@]}")
+guest_target=stasis_vm_guest
+[ "$xkernel" = 1 ] && guest_target=stasis_xkernel_guest
 native=$(uname -m)
 build_root=${STASIS_VM_BUILD_ROOT:-build}
 export STASIS_VM_DIR=${STASIS_VM_DIR:-$PWD/build/vm}
@@ -63,9 +77,9 @@ start=$SECONDS
 IFS=, read -r -a generations <<<"${STASIS_VM_GENERATIONS:-bookworm}"
 for g in "${generations[@]}"; do
   case $g in
-    bookworm|bookworm-backports|bookworm-backports-16k) ;;
+    bookworm|bookworm-backports|bookworm-backports-16k|bookworm-backports-64k) ;;
     *) echo "ci/vm.sh: unknown kernel generation '$g' in STASIS_VM_GENERATIONS" \
-            "(have: bookworm bookworm-backports bookworm-backports-16k)" >&2; exit 2 ;;
+            "(have: bookworm bookworm-backports bookworm-backports-16k bookworm-backports-64k)" >&2; exit 2 ;;
   esac
 done
 # The boots: "arch generation label" for every arch that has the generation
@@ -73,7 +87,10 @@ done
 boots=()
 for g in "${generations[@]}"; do
   for arch in "${arches[@]}"; do
-    case $g in *-16k) [ "$arch" = aarch64 ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;; esac
+    case $g in
+      *-16k) [ "$arch" = aarch64 ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;;
+      *-64k) [ "$arch" = ppc64le ] || { echo "ci/vm.sh: no $g kernel for $arch, skipped"; continue; } ;;
+    esac
     label=$arch
     [ "$g" != bookworm ] && label=$arch-$g
     boots+=("$arch $g $label")
@@ -125,9 +142,45 @@ for arch in "${arches[@]}"; do
       "${launcher[@]}" -DSTASIS_STATIC=ON -DSTASIS_TESTS=ON -DSTASIS_LIVE_STATIC=ON >"$dir.vm-configure.log" 2>&1 || {
       cat "$dir.vm-configure.log" >&2; echo "ci/vm.sh: configure failed for $arch ($dir)" >&2; exit 1; }
   fi
-  echo "== guest $arch ($dir)"
-  cmake --build "$dir" -j "$jobs" --target stasis_vm_guest
+  echo "== guest $arch ($dir, $guest_target)"
+  cmake --build "$dir" -j "$jobs" --target "$guest_target"
 done
+# ---- cross-kernel restore -------------------------------------------------------
+if [ "$xkernel" = 1 ]; then
+  [ "$build_only" = 1 ] && exit 0
+  mkdir -p "$STASIS_VM_DIR/logs"
+  runs=()
+  for arch in "${arches[@]}"; do
+    runs+=("$arch")
+    [ "${STASIS_XK_CONTROLS:-0}" = 1 ] && runs+=("$arch --kernels bookworm,bookworm")
+    if [ "$arch" = "$native" ]; then
+      if [ -x "build/$arch/stasis" ]; then
+        runs+=("$arch --from-host --host-stasis build/$arch/stasis")
+      else
+        echo "ci/vm.sh: no build/$arch/stasis (ci/build.sh makes it): no host -> VM run"
+      fi
+    fi
+  done
+  xk_results=$STASIS_VM_DIR/logs/xkernel-results
+  : >"$xk_results"
+  for r in "${runs[@]}"; do
+    read -r -a run_args <<<"$r"
+    out=$STASIS_VM_DIR/logs/xkernel-$(tr ' ' '_' <<<"$r" | tr -d '/-').run.log
+    echo "== xkernel $r"
+    tests/qemu/run-xkernel.sh "${run_args[@]}" --guest "$build_root/${run_args[0]}-static/tests/qemu/xkernel-guest.cpio" \
+      2>&1 | tee "$out" | grep -E '^(==|   |xkernel:)' || true
+    line=$(grep '^xkernel: ' "$out" | tail -1)
+    [ -n "$line" ] || line="xkernel: FAIL $r (no result: see $out)"
+    echo "$line" >>"$xk_results"
+  done
+  echo
+  cat "$xk_results"
+  npass=$(grep -c '^xkernel: PASS' "$xk_results")
+  nfail=$(grep -c '^xkernel: FAIL' "$xk_results")
+  echo "xkernel: $npass passed, $nfail failed in $((SECONDS - start))s"
+  [ "$nfail" = 0 ]
+  exit
+fi
 tests/qemu/fetch-kernels.sh --generation "$(IFS=,; echo "${generations[*]}")" "${arches[@]}"
 echo "== guests and kernels ready after $((SECONDS - start))s"
 [ "$build_only" = 1 ] && exit 0

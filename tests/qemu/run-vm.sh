@@ -5,17 +5,27 @@
 #
 #   tests/qemu/run-vm.sh ARCH [--guest CPIO] [--log FILE] [--timeout SECONDS]
 #                             [--kernel-generation GENERATION] [--memory MIB]
+#                             [--share DIR] [--init PATH] [--append WORDS]
+#                             [--no-results]
 #
 #   --guest    default: build/<arch>-static/tests/qemu/guest.cpio
 #              (target stasis_vm_guest of that build)
 #   --kernel-generation  bookworm (6.1, default), bookworm-backports (6.12)
-#              or bookworm-backports-16k (6.12 arm64-16k, aarch64 only);
+#              bookworm-backports-16k (6.12 arm64-16k, aarch64 only) or
+#              bookworm-backports-64k (6.12 powerpc64le-64k, ppc64le only);
 #              default $STASIS_VM_KERNEL_GENERATION or bookworm. Fetched
 #              by fetch-kernels.sh when not cached.
 #   --log      default: build/vm/logs/<arch>.console.log for bookworm,
 #              build/vm/logs/<arch>-<generation>.console.log otherwise
 #   --timeout  wall-clock limit for the whole boot, default 1500 s; qemu is
 #              killed when it is reached (and on every other way out)
+#   --share    a host directory the guest sees over virtio 9p, mount tag
+#              xkshare (virtio-9p-ccw on s390x, virtio-9p-pci elsewhere);
+#              the guest needs the 9p modules (fetch-kernels.sh --modules)
+#   --init     the guest's init program (default /init)
+#   --append   more words for the kernel command line
+#   --no-results  no per-scenario results (a guest that runs no scenario
+#              list: the cross-kernel tier's, record.sh's)
 #
 # Environment: STASIS_VM_DIR (default build/vm: kernels/, logs/);
 # STASIS_VM_ONLY, STASIS_VM_TIMEOUT, STASIS_VM_TAIL, STASIS_VM_PASS_LOGS are
@@ -38,6 +48,7 @@ vm_dir=${STASIS_VM_DIR:-$root/build/vm}
 guest=$root/build/$arch-static/tests/qemu/guest.cpio
 log=''
 timeout=1500 generation=${STASIS_VM_KERNEL_GENERATION:-bookworm} memory=1024
+share='' init=/init extra_append='' results_wanted=1
 while [ $# -gt 0 ]; do
   case $1 in
     --guest) guest=${2:?}; shift ;;
@@ -45,6 +56,10 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=${2:?}; shift ;;
     --kernel-generation) generation=${2:?}; shift ;;
     --memory) memory=${2:?}; shift ;;
+    --share) share=${2:?}; shift ;;
+    --init) init=${2:?}; shift ;;
+    --append) extra_append=${2:?}; shift ;;
+    --no-results) results_wanted=0 ;;
     -h|--help) usage ;;
     *) echo "$me: unknown option '$1'" >&2; usage ;;
   esac
@@ -82,10 +97,20 @@ fi
 
 # Kernel command line: quiet (warnings and worse still show), no reboot
 # loops after a panic, and the knobs /init reads from its environment.
-append="console=$console panic=-1 quiet mitigations=off rdinit=/init"
+append="console=$console panic=-1 quiet mitigations=off rdinit=$init"
 for v in STASIS_VM_ONLY STASIS_VM_TIMEOUT STASIS_VM_TAIL STASIS_VM_PASS_LOGS; do
   [ -n "${!v:-}" ] && append+=" $v=${!v}"
 done
+[ -n "$extra_append" ] && append+=" $extra_append"
+# A host directory over 9p: the transport the machine has.
+devices=()
+if [ -n "$share" ]; then
+  [ -d "$share" ] || { echo "$me: --share $share is no directory" >&2; exit 2; }
+  transport=virtio-9p-pci
+  [ "$arch" = s390x ] && transport=virtio-9p-ccw
+  devices=(-fsdev "local,id=xkshare,path=$share,security_model=none"
+           -device "$transport,fsdev=xkshare,mount_tag=xkshare")
+fi
 
 mkdir -p "$(dirname "$log")"
 : >"$log"
@@ -104,7 +129,7 @@ start=$SECONDS
 # -no-reboot: a reboot (or a panic, with panic=-1) ends qemu instead of
 # looping. No KVM here: TCG, one vCPU (two VMs share two cores).
 "$qemu" "${machine[@]}" -smp 1 -m "$memory" -nographic -monitor none -serial "file:$log" -no-reboot \
-  -kernel "$kernel" -initrd "$guest" -append "$append" </dev/null >"$log.qemu" 2>&1 &
+  "${devices[@]}" -kernel "$kernel" -initrd "$guest" -append "$append" </dev/null >"$log.qemu" 2>&1 &
 qemu_pid=$!
 
 timed_out=0
@@ -131,6 +156,20 @@ sed -i 's/\r$//' "$log"
 # stale). A scenario the guest never reported is a FAIL.
 results=$log.results
 : >"$results"
+if [ "$results_wanted" = 0 ]; then
+  echo "$me: $label: guest ran ${elapsed}s$([ $timed_out = 1 ] && echo " (killed after ${timeout}s)")"
+  grep -q "STASIS-VM $arch BEGIN" "$log" || {
+    echo "$me: $label: the guest never started (qemu exit $qemu_rc); console:" >&2
+    tail -n 40 "$log" >&2
+    [ -s "$log.qemu" ] && { echo "---- qemu ----" >&2; tail -n 20 "$log.qemu" >&2; }
+    exit 1
+  }
+  grep -q "^STASIS-VM $arch END" "$log" || {
+    echo "$me: $label: the guest did not finish; end of console:" >&2
+    tail -n 40 "$log" >&2
+  }
+  exit 0
+fi
 list=$(cpio -i --quiet --to-stdout '*etc/stasis-vm/scenarios' <"$guest" 2>/dev/null | awk '/^[a-z]/ {print $1}')
 if [ -n "${STASIS_VM_ONLY:-}" ]; then
   list=$(grep -Fx -f <(tr ',' '\n' <<<"$STASIS_VM_ONLY") <<<"$list" || true)
