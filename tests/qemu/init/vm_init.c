@@ -56,7 +56,7 @@ static const char *const result_names[] = {"PASS", "FAIL", "SKIP"};
 /* lazy: restore --lazy-pages from a stasis lazy-pages; page-server-lazy:
  * the same with the pages pushed by the dump to a stasis page-server on
  * the loopback and fetched from it (post-copy). */
-enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP, MODE_LAZY, MODE_PAGE_SERVER_LAZY };
+enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP, MODE_LAZY, MODE_PAGE_SERVER_LAZY, MODE_VDSO_PROXY };
 
 struct scenario {
     char name[128]; /* of the run: the program's, or <program>.<mode> */
@@ -242,6 +242,9 @@ static void child_fds(const char *log) {
 }
 
 static char *const clean_env[] = {"PATH=/bin", "HOME=/", "LANG=C", NULL};
+/* vdso-proxy mode: the restore goes through a vDSO proxy on this kernel. */
+static char *const proxy_env[] = {"PATH=/bin", "HOME=/", "LANG=C", "STASIS_VDSO_PROXY=always", NULL};
+static char *const *spawn_env = clean_env;
 
 /* Starts argv[0] with its output in `log`; returns the PID or -1. */
 static pid_t spawn(char *const argv[], const char *log, bool new_session) {
@@ -249,7 +252,7 @@ static pid_t spawn(char *const argv[], const char *log, bool new_session) {
     if (pid != 0) return pid;
     child_fds(log);
     if (new_session) setsid();
-    execve(argv[0], argv, clean_env);
+    execve(argv[0], argv, (char *const *)spawn_env);
     _exit(127);
 }
 
@@ -698,7 +701,9 @@ static bool restore(struct run *r) {
         if (r->lazy_pid < 0) return finish(r, FAIL, "fork: %s", strerror(errno));
     }
     double t0 = now_s();
+    if (r->sc->mode == MODE_VDSO_PROXY) spawn_env = proxy_env;
     int st = run_command(argv, err, settings.timeout_s);
+    spawn_env = clean_env;
     if (st == -1) return finish(r, FAIL, "stasis restore timed out after %ds", settings.timeout_s);
     if (st != 0) {
         char how[128];
@@ -805,7 +810,8 @@ static bool selected(const char *name) {
     return false;
 }
 
-/* Lines: "<scenario> cr|leave-running|pre-dump|lazy|page-server-lazy [feature,...]"; '#' comments. */
+/* Lines: "<scenario> cr|leave-running|pre-dump|lazy|page-server-lazy|vdso-proxy [feature,...]"; '#'
+ * comments. vdso-proxy: cr, the restore with STASIS_VDSO_PROXY=always. */
 static int read_scenarios(struct scenario *out, int max) {
     static char buf[64 * 1024];
     if (read_file(SCENARIO_LIST, buf, sizeof(buf)) < 0) die("cannot read %s: %s", SCENARIO_LIST, strerror(errno));
@@ -830,6 +836,8 @@ static int read_scenarios(struct scenario *out, int max) {
             sc->mode = MODE_LAZY;
         else if (strcmp(mode, "page-server-lazy") == 0)
             sc->mode = MODE_PAGE_SERVER_LAZY;
+        else if (strcmp(mode, "vdso-proxy") == 0)
+            sc->mode = MODE_VDSO_PROXY;
         else
             die("unknown mode '%s' in %s", mode, SCENARIO_LIST);
     }
