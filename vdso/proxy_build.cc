@@ -27,6 +27,8 @@ bool keeps_own_code(std::string_view name) {
            name.find("restart_syscall") != std::string_view::npos;
 }
 
+constexpr uint64_t kMaxStandInBytes = 4 << 20;
+
 std::span<const uint8_t> bytes_of(const std::string &s) {
     return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
 }
@@ -98,6 +100,13 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
         stand_ins.push_back(&a);
     }
     if (!old_vdso) return Error("the dumped process had no [vdso] area");
+    for (const auto *a : stand_ins) {
+        // Kernels map a few pages of vDSO and vvar: a larger area is a
+        // hostile image, not something to allocate.
+        if (a->end() <= a->start() || a->end() - a->start() > kMaxStandInBytes)
+            return Error(log::cat("the dumped ", area_name(a->kind()), " is ", a->end() - a->start(),
+                                  " bytes: not a vDSO area"));
+    }
     if (stand_ins.size() > ProxyMark::kMaxAreas) return Error("too many vDSO/vvar areas for a proxy");
     const uint64_t vdso_len = old_vdso->end() - old_vdso->start();
     if (saved.image().size() > vdso_len) return Error("the dumped vDSO image is larger than its area");

@@ -30,6 +30,7 @@ bool vdso_proxy_forced() {
 }
 
 VdsoDecision decide_vdso(const images::VdsoInfo &saved, const images::VdsoInfo &current, bool force_proxy) {
+    if (saved.areas_size() == 0) return {false, "the dumped process had no vDSO: none is put back"};
     if (force_proxy) return {true, "STASIS_VDSO_PROXY=always"};
     auto st = vdso::check_in_place(saved, current);
     if (!st.ok()) return {true, st.error().message()};

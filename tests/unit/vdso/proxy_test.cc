@@ -3,7 +3,6 @@
 // record.sh), in both directions and onto itself.
 #include "vdso/proxy.h"
 
-#include <dirent.h>
 #include <elf.h>
 #include <sys/mman.h>
 
@@ -35,17 +34,20 @@ std::string slurp(const std::string &path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// The kernel generations record.sh may have recorded (no readdir: 32-bit
+// arm under qemu-user cannot list a directory whose inode numbers exceed
+// 32 bits).
+constexpr const char *kGenerations[] = {"bookworm", "bookworm-backports", "bookworm-backports-64k",
+                                        "bookworm-backports-16k"};
+
 std::vector<Recorded> recorded() {
     std::vector<Recorded> out;
     const std::string dir = STASIS_VDSO_DATA_DIR;
-    DIR *d = opendir(dir.c_str());
-    if (!d) return out;
-    while (dirent *e = readdir(d)) {
-        std::string f = e->d_name;
-        if (f.size() < 6 || f.substr(f.size() - 5) != ".vdso") continue;
+    for (const char *g : kGenerations) {
         Recorded r;
-        r.name = f.substr(0, f.size() - 5);
-        r.image = slurp(dir + "/" + f);
+        r.name = g;
+        r.image = slurp(dir + "/" + r.name + ".vdso");
+        if (r.image.empty()) continue;
         std::istringstream layout(slurp(dir + "/" + r.name + ".layout"));
         std::string key;
         while (layout >> key) {
@@ -57,14 +59,13 @@ std::vector<Recorded> recorded() {
             } else {
                 std::string off, size;
                 layout >> off >> size;
-                int64_t o = off[0] == '-' ? -int64_t(std::stoull(off.substr(1), nullptr, 16)) : int64_t(std::stoull(off, nullptr, 16));
+                int64_t o = off[0] == '-' ? -int64_t(std::stoull(off.substr(1), nullptr, 16))
+                                          : int64_t(std::stoull(off, nullptr, 16));
                 r.areas.push_back({key, {o, std::stoull(size, nullptr, 16)}});
             }
         }
         out.push_back(std::move(r));
     }
-    closedir(d);
-    std::sort(out.begin(), out.end(), [](const Recorded &a, const Recorded &b) { return a.name < b.name; });
     return out;
 }
 
