@@ -3,13 +3,15 @@
 # suite: the native suites (unit, CLI, live checkpoint/restore), the four
 # cross unit-test suites under qemu-user, the image-reader fuzzers for a
 # bounded time, and the VM tier (real checkpoint/restore under qemu-system
-# with Debian's kernels) when it is available. Exits non-zero on any failure
-# and ends with the summary line of each suite.
+# with Debian's kernels) when it is available, then the cross-kernel tier
+# (dump under one Debian kernel, restore under another: the vDSO proxy).
+# Exits non-zero on any failure and ends with the summary line of each suite.
 #
 #   ci/test.sh                                 everything
 #   STASIS_ARCHES="x86_64 arm" ci/test.sh      a subset of architectures
 #   STASIS_FUZZ_SECONDS=0 ci/test.sh           skip fuzzing
-#   STASIS_VM=0 ci/test.sh                     skip the VM tier
+#   STASIS_VM=0 ci/test.sh                     skip the VM tier (and the cross-kernel tier)
+#   STASIS_XKERNEL=0 ci/test.sh                skip only the cross-kernel tier
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -63,6 +65,14 @@ if [ "${STASIS_VM:-1}" != 0 ] && [ -x ci/vm.sh ]; then
   echo "== VM tier: checkpoint/restore under qemu-system"
   if ci/vm.sh "${arches[@]}" 2>&1 | tee build/vm.log; then :; else failed=1; fi
   summary+=("$(grep -E '^vm: ' build/vm.log | tail -1 || echo 'vm: no summary (see build/vm.log)')")
+fi
+
+# Cross-kernel restore (the vDSO proxy): each arch dumped under Debian's 6.1,
+# restored under 6.12 and back, and the host's kernel to the 6.1 VM.
+if [ "${STASIS_VM:-1}" != 0 ] && [ "${STASIS_XKERNEL:-1}" != 0 ] && [ -x ci/vm.sh ]; then
+  echo "== cross-kernel tier: restore under another kernel than the dump"
+  if ci/vm.sh --xkernel "${arches[@]}" 2>&1 | tee build/xkernel.log; then :; else failed=1; fi
+  summary+=("$(grep -E '^xkernel: [0-9]' build/xkernel.log | tail -1 || echo 'xkernel: no summary (see build/xkernel.log)')")
 fi
 
 echo

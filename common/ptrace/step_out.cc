@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "arch/arch.h"
 #include "common/ptrace/ptrace.h"
@@ -13,14 +16,18 @@
 namespace stasis::ptrace {
 namespace {
 
-bool inside(uint64_t ip, const std::vector<std::pair<uint64_t, uint64_t>> &ranges) {
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+
+bool inside(uint64_t ip, const Ranges &ranges) {
     for (const auto &[s, e] : ranges)
         if (ip >= s && ip < e) return true;
     return false;
 }
 
+std::string who(pid_t tid) { return "thread " + std::to_string(tid); }
+
 // From a signal-delivery stop back to a clean PTRACE_EVENT_STOP, the
-// stop's signal (`deliver`, 0 for the single-step trap) delivered.
+// stop's signal (`deliver`, 0 to drop it) delivered.
 Status back_to_event_stop(pid_t tid, int deliver) {
     STASIS_TRY(interrupt(tid));
     STASIS_TRY(cont(tid, deliver));
@@ -29,20 +36,63 @@ Status back_to_event_stop(pid_t tid, int deliver) {
         switch (s.kind) {
             case Stop::Kind::event_stop: return ok();
             case Stop::Kind::exited:
-            case Stop::Kind::killed:
-                return Error("thread " + std::to_string(tid) + " " + s.describe() + " while stepping out of the vDSO");
+            case Stop::Kind::killed: return Error(who(tid) + " " + s.describe() + " while leaving the vDSO");
             case Stop::Kind::signal: STASIS_TRY(cont(tid, s.sig)); break;
             default: STASIS_TRY(cont(tid, 0)); break;
         }
     }
-    return Error("thread " + std::to_string(tid) + " does not stop after stepping out of the vDSO");
+    return Error(who(tid) + " does not stop after leaving the vDSO");
 }
 
-Result<unsigned> step(pid_t tid, const std::vector<std::pair<uint64_t, uint64_t>> &ranges, arch::ThreadRegs &regs);
+enum class Outcome { out, cannot_step, faulted };
+
+// Single steps, every signal blocked. A fault the stepping itself raised
+// (a kernel or emulator that cannot single-step some instruction) puts the
+// registers back as they were: the thread has done nothing then.
+Result<Outcome> single_step(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &steps) {
+    const arch::ThreadRegs before = regs;
+    while (steps < kMaxStepOutSteps) {
+        if (::ptrace(PTRACE_SINGLESTEP, tid, nullptr, nullptr) < 0) {
+            if (steps == 0 && (errno == EIO || errno == ENOSYS)) return Outcome::cannot_step;
+            return Error::from_errno(who(tid) + ": PTRACE_SINGLESTEP");
+        }
+        ++steps;
+        STASIS_ASSIGN(Stop s, wait_stop(tid));
+        if (s.kind == Stop::Kind::exited || s.kind == Stop::Kind::killed)
+            return Error(who(tid) + " " + s.describe() + " while stepping out of the vDSO");
+        if (s.kind == Stop::Kind::signal && s.sig != SIGTRAP) {
+            log::debug(who(tid), ": ", strsignal(s.sig), " while single-stepping at ",
+                       log::hex(arch::ip(regs)), "; back to where it was frozen");
+            STASIS_TRY(arch::write_regs(tid, before));
+            regs = before;
+            STASIS_TRY(back_to_event_stop(tid, 0));
+            return Outcome::faulted;
+        }
+        STASIS_ASSIGN(regs, arch::read_regs(tid));
+        if (!inside(arch::ip(regs), ranges)) break;
+    }
+    STASIS_TRY(back_to_event_stop(tid, 0));
+    return inside(arch::ip(regs), ranges) ? Outcome::faulted : Outcome::out;
+}
+
+// Without single steps: lets the thread run a moment (alone: the rest of
+// the tree stays frozen) and freezes it again, until it is caught outside.
+// Its signals are handled as usual meanwhile: this is the program running
+// a little longer, as if the freeze had come later.
+Result<bool> run_until_out(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &runs) {
+    for (runs = 1; runs <= kMaxStepOutRuns; ++runs) {
+        STASIS_TRY(cont(tid, 0));
+        std::this_thread::sleep_for(std::chrono::microseconds(std::min(100u * runs, 2000u)));
+        STASIS_TRY(std::move(freeze(tid)).context("freezing it again outside the vDSO"));
+        STASIS_ASSIGN(regs, arch::read_regs(tid));
+        if (!inside(arch::ip(regs), ranges)) return true;
+    }
+    return false;
+}
 
 }  // namespace
 
-Result<unsigned> step_out_of(pid_t tid, const std::vector<std::pair<uint64_t, uint64_t>> &ranges) {
+Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
     if (!inside(arch::ip(regs), ranges)) return 0u;
     const uint64_t from = arch::ip(regs);
@@ -51,45 +101,26 @@ Result<unsigned> step_out_of(pid_t tid, const std::vector<std::pair<uint64_t, ui
     // inside the vDSO. The single-step trap is forced through the mask.
     STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
     STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
-    auto steps = step(tid, ranges, regs);
-    auto restored = set_sigmask(tid, mask);
-    if (!steps.ok()) return steps;
-    STASIS_TRY(std::move(restored));
-    if (*steps)
-        log::debug("thread ", tid, ": stepped out of the vDSO from ", log::hex(from), " to ", log::hex(arch::ip(regs)),
-                   " in ", *steps, " steps");
-    return steps;
-}
-
-namespace {
-
-Result<unsigned> step(pid_t tid, const std::vector<std::pair<uint64_t, uint64_t>> &ranges, arch::ThreadRegs &regs) {
-    const uint64_t from = arch::ip(regs);
     unsigned steps = 0;
-    while (steps < kMaxStepOutSteps) {
-        if (::ptrace(PTRACE_SINGLESTEP, tid, nullptr, nullptr) < 0) {
-            if (steps == 0 && (errno == EIO || errno == ENOSYS)) {
-                log::debug("thread ", tid, ": stays in the vDSO at ", log::hex(from), " (no single-step here)");
-                return 0u;
-            }
-            return Error::from_errno("thread " + std::to_string(tid) + ": PTRACE_SINGLESTEP");
-        }
-        ++steps;
-        STASIS_ASSIGN(Stop s, wait_stop(tid));
-        if (s.kind == Stop::Kind::exited || s.kind == Stop::Kind::killed)
-            return Error("thread " + std::to_string(tid) + " " + s.describe() + " while stepping out of the vDSO");
-        if (s.kind == Stop::Kind::signal && s.sig != SIGTRAP) {
-            log::debug("thread ", tid, ": ", strsignal(s.sig), " arrived while stepping out of the vDSO");
-            STASIS_TRY(back_to_event_stop(tid, s.sig));
-            return steps;
-        }
-        STASIS_ASSIGN(regs, arch::read_regs(tid));
-        if (!inside(arch::ip(regs), ranges)) break;
+    auto outcome = single_step(tid, ranges, regs, steps);
+    auto restored = set_sigmask(tid, mask);
+    if (!outcome.ok()) return std::move(outcome).error();
+    STASIS_TRY(std::move(restored));
+    if (*outcome == Outcome::out) {
+        log::debug(who(tid), ": stepped out of the vDSO from ", log::hex(from), " to ", log::hex(arch::ip(regs)),
+                   " in ", steps, " steps");
+        return steps;
     }
-    STASIS_TRY(back_to_event_stop(tid, 0));
-    return steps;
+    unsigned runs = 0;
+    STASIS_ASSIGN(bool out, run_until_out(tid, ranges, regs, runs));
+    if (!out) {
+        log::warn(who(tid), ": still inside the vDSO after ", kMaxStepOutRuns,
+                  " tries; a restore on another kernel may not resume it");
+        return 1u;
+    }
+    log::debug(who(tid), ": left the vDSO (", *outcome == Outcome::cannot_step ? "no single-step here" : "single-step faulted",
+               ") after running ", runs, " time(s), now at ", log::hex(arch::ip(regs)));
+    return runs;
 }
-
-}  // namespace
 
 }  // namespace stasis::ptrace

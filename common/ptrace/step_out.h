@@ -15,14 +15,17 @@
 namespace stasis::ptrace {
 
 inline constexpr unsigned kMaxStepOutSteps = 20000;
+inline constexpr unsigned kMaxStepOutRuns = 200;
 
 // `tid` sits in a PTRACE_EVENT_STOP (freeze()). While its instruction
-// pointer lies in one of `ranges`, single-steps it; then leaves it in a
-// PTRACE_EVENT_STOP again. Returns the number of steps taken (0: it was
-// outside). Signals are blocked meanwhile (one that arrives stays pending,
-// and is dumped so). Gives up, leaving the thread where it got to, when the
-// kernel cannot single-step on this arch (32-bit arm), after
-// kMaxStepOutSteps, or when an unblockable signal stops it.
+// pointer lies in one of `ranges`, single-steps it (signals blocked
+// meanwhile: one that arrives stays pending, and is dumped so); then leaves
+// it in a PTRACE_EVENT_STOP again. Where the kernel cannot single-step
+// (32-bit arm) or stepping faults (qemu's s390x emulation), the thread is
+// put back as it was frozen and instead let run alone for a moment and
+// frozen again, up to kMaxStepOutRuns times, until it is caught outside.
+// Returns 0 when it was outside, else the steps or runs it took (a warning
+// says when it could not be got out).
 Result<unsigned> step_out_of(pid_t tid, const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
 
 }  // namespace stasis::ptrace
