@@ -26,6 +26,27 @@ bool inside(uint64_t ip, const Ranges &ranges) {
 
 std::string who(pid_t tid) { return "thread " + std::to_string(tid); }
 
+// The live stack above `sp` (up to kStackScanBytes, page by page until a
+// page cannot be read) holds an address inside `ranges`: a signal frame
+// whose handler interrupted vDSO code (sigreturn would resume there), or a
+// spilled pointer. Either way the thread is not out yet.
+bool stack_refers(pid_t tid, uint64_t sp, const Ranges &ranges) {
+    constexpr uint64_t kPage = 4096;
+    std::vector<uintptr_t> words(kPage / sizeof(uintptr_t));
+    for (uint64_t at = sp & ~(kPage - 1); at < (sp & ~(kPage - 1)) + kStackScanBytes; at += kPage) {
+        if (!read_mem(tid, at, words.data(), kPage).ok()) break;
+        for (size_t i = 0; i < words.size(); ++i) {
+            if (at + i * sizeof(uintptr_t) < sp) continue;
+            if (inside(uint64_t(words[i]), ranges)) return true;
+        }
+    }
+    return false;
+}
+
+bool out_of(pid_t tid, const arch::ThreadRegs &regs, const Ranges &ranges) {
+    return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
+}
+
 // From a signal-delivery stop back to a clean PTRACE_EVENT_STOP, the
 // stop's signal (`deliver`, 0 to drop it) delivered.
 Status back_to_event_stop(pid_t tid, int deliver) {
@@ -75,17 +96,18 @@ Result<Outcome> single_step(pid_t tid, const Ranges &ranges, arch::ThreadRegs &r
     return inside(arch::ip(regs), ranges) ? Outcome::faulted : Outcome::out;
 }
 
-// Without single steps: lets the thread run a moment (alone: the rest of
-// the tree stays frozen) and freezes it again, until it is caught outside.
-// Its signals are handled as usual meanwhile: this is the program running
-// a little longer, as if the freeze had come later.
+// Lets the thread run a moment (alone: the rest of the tree stays frozen)
+// and freezes it again, until it is caught outside, its stack included (a
+// handler that interrupted vDSO code must have returned). Its signals are
+// handled as usual meanwhile: this is the program running a little longer,
+// as if the freeze had come later.
 Result<bool> run_until_out(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &runs) {
     for (runs = 1; runs <= kMaxStepOutRuns; ++runs) {
         STASIS_TRY(cont(tid, 0));
         std::this_thread::sleep_for(std::chrono::microseconds(std::min(100u * runs, 2000u)));
         STASIS_TRY(std::move(freeze(tid)).context("freezing it again outside the vDSO"));
         STASIS_ASSIGN(regs, arch::read_regs(tid));
-        if (!inside(arch::ip(regs), ranges)) return true;
+        if (out_of(tid, regs, ranges)) return true;
     }
     return false;
 }
@@ -94,22 +116,26 @@ Result<bool> run_until_out(pid_t tid, const Ranges &ranges, arch::ThreadRegs &re
 
 Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
-    if (!inside(arch::ip(regs), ranges)) return 0u;
+    if (out_of(tid, regs, ranges)) return 0u;
     const uint64_t from = arch::ip(regs);
-    // Every signal blocked while stepping: one arriving now stays pending
-    // (and is dumped as such) instead of running its handler on a frame
-    // inside the vDSO. The single-step trap is forced through the mask.
-    STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
-    STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
+    Outcome how = Outcome::out;
     unsigned steps = 0;
-    auto outcome = single_step(tid, ranges, regs, steps);
-    auto restored = set_sigmask(tid, mask);
-    if (!outcome.ok()) return std::move(outcome).error();
-    STASIS_TRY(std::move(restored));
-    if (*outcome == Outcome::out) {
-        log::debug(who(tid), ": stepped out of the vDSO from ", log::hex(from), " to ", log::hex(arch::ip(regs)),
-                   " in ", steps, " steps");
-        return steps;
+    if (inside(from, ranges)) {
+        // Every signal blocked while stepping: one arriving now stays
+        // pending (and is dumped as such) instead of running its handler on
+        // a frame inside the vDSO. The single-step trap is forced through.
+        STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
+        STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
+        auto outcome = single_step(tid, ranges, regs, steps);
+        auto restored = set_sigmask(tid, mask);
+        if (!outcome.ok()) return std::move(outcome).error();
+        STASIS_TRY(std::move(restored));
+        how = *outcome;
+        if (how == Outcome::out && out_of(tid, regs, ranges)) {
+            log::debug(who(tid), ": stepped out of the vDSO from ", log::hex(from), " to ",
+                       log::hex(arch::ip(regs)), " in ", steps, " steps");
+            return steps;
+        }
     }
     unsigned runs = 0;
     STASIS_ASSIGN(bool out, run_until_out(tid, ranges, regs, runs));
@@ -118,7 +144,10 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
                   " tries; a restore on another kernel may not resume it");
         return 1u;
     }
-    log::debug(who(tid), ": left the vDSO (", *outcome == Outcome::cannot_step ? "no single-step here" : "single-step faulted",
+    log::debug(who(tid), ": left the vDSO (",
+               how == Outcome::cannot_step ? "no single-step here"
+               : how == Outcome::faulted   ? "single-step faulted"
+                                           : "a frame on its stack leads back into it",
                ") after running ", runs, " time(s), now at ", log::hex(arch::ip(regs)));
     return runs;
 }

@@ -217,6 +217,9 @@ static void setup_machine(void) {
      * 4194304 with many CPUs), and a restore needs the very same PID. */
     if (!write_file("/proc/sys/kernel/pid_max", "4194304"))
         say("STASIS-XK %s %s WARNING cannot raise pid_max: %s", ARCH, hop, strerror(errno));
+    /* A restored program killed by a signal: the kernel prints where. */
+    if (!write_file("/proc/sys/kernel/print-fatal-signals", "1") || !write_file("/proc/sys/kernel/printk", "7"))
+        say("STASIS-XK %s %s WARNING cannot enable print-fatal-signals: %s", ARCH, hop, strerror(errno));
     load_modules();
     /* The share where it is on the host: paths in the images stay valid. */
     mount_or_die("xkshare", share, "9p", 0, "trans=virtio,version=9p2000.L,msize=262144,cache=none");
