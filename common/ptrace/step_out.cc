@@ -37,15 +37,16 @@ bool stack_refers(pid_t tid, uint64_t sp, const Ranges &ranges) {
         if (!read_mem(tid, at, words.data(), kPage).ok()) break;
         for (size_t i = 0; i < words.size(); ++i) {
             if (at + i * sizeof(uintptr_t) < sp) continue;
-            if (inside(uint64_t(words[i]), ranges)) return true;
+            // The start of the vDSO is its ELF header, never code: the
+            // main thread's auxv (AT_SYSINFO_EHDR) holds it.
+            const uint64_t w = uint64_t(words[i]);
+            if (inside(w, ranges) && std::none_of(ranges.begin(), ranges.end(), [w](auto &r) { return r.first == w; }))
+                return true;
         }
     }
     return false;
 }
 
-bool out_of(pid_t tid, const arch::ThreadRegs &regs, const Ranges &ranges) {
-    return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
-}
 
 // From a signal-delivery stop back to a clean PTRACE_EVENT_STOP, the
 // stop's signal (`deliver`, 0 to drop it) delivered.
@@ -97,17 +98,18 @@ Result<Outcome> single_step(pid_t tid, const Ranges &ranges, arch::ThreadRegs &r
 }
 
 // Lets the thread run a moment (alone: the rest of the tree stays frozen)
-// and freezes it again, until it is caught outside, its stack included (a
-// handler that interrupted vDSO code must have returned). Its signals are
-// handled as usual meanwhile: this is the program running a little longer,
-// as if the freeze had come later.
-Result<bool> run_until_out(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &runs) {
-    for (runs = 1; runs <= kMaxStepOutRuns; ++runs) {
+// and freezes it again, up to `max` times, until `done` holds. Its signals
+// are handled as usual meanwhile: this is the program running a little
+// longer, as if the freeze had come later.
+template <typename Done>
+Result<bool> run_until(pid_t tid, arch::ThreadRegs &regs, unsigned max, unsigned &runs, Done done) {
+    for (unsigned i = 1; i <= max; ++i) {
+        ++runs;
         STASIS_TRY(cont(tid, 0));
-        std::this_thread::sleep_for(std::chrono::microseconds(std::min(100u * runs, 2000u)));
+        std::this_thread::sleep_for(std::chrono::microseconds(std::min(100u * i, 2000u)));
         STASIS_TRY(std::move(freeze(tid)).context("freezing it again outside the vDSO"));
         STASIS_ASSIGN(regs, arch::read_regs(tid));
-        if (out_of(tid, regs, ranges)) return true;
+        if (done()) return true;
     }
     return false;
 }
@@ -116,7 +118,7 @@ Result<bool> run_until_out(pid_t tid, const Ranges &ranges, arch::ThreadRegs &re
 
 Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
-    if (out_of(tid, regs, ranges)) return 0u;
+    if (!inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges)) return 0u;
     const uint64_t from = arch::ip(regs);
     Outcome how = Outcome::out;
     unsigned steps = 0;
@@ -131,25 +133,42 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
         if (!outcome.ok()) return std::move(outcome).error();
         STASIS_TRY(std::move(restored));
         how = *outcome;
-        if (how == Outcome::out && out_of(tid, regs, ranges)) {
+        if (how == Outcome::out && !stack_refers(tid, arch::sp(regs), ranges)) {
             log::debug(who(tid), ": stepped out of the vDSO from ", log::hex(from), " to ",
                        log::hex(arch::ip(regs)), " in ", steps, " steps");
             return steps;
         }
     }
     unsigned runs = 0;
-    STASIS_ASSIGN(bool out, run_until_out(tid, ranges, regs, runs));
-    if (!out) {
-        log::warn(who(tid), ": still inside the vDSO after ", kMaxStepOutRuns,
-                  " tries; a restore on another kernel may not resume it");
-        return 1u;
+    if (inside(arch::ip(regs), ranges)) {
+        STASIS_ASSIGN(bool out, run_until(tid, regs, kMaxStepOutRuns, runs,
+                                          [&] { return !inside(arch::ip(regs), ranges); }));
+        if (!out) {
+            log::warn(who(tid), ": still inside the vDSO after ", runs,
+                      " tries; a restore on another kernel may not resume it");
+            return runs;
+        }
+        log::debug(who(tid), ": left the vDSO (",
+                   how == Outcome::cannot_step ? "no single-step here" : "single-step faulted", ") after running ",
+                   runs, " time(s), now at ", log::hex(arch::ip(regs)));
     }
-    log::debug(who(tid), ": left the vDSO (",
-               how == Outcome::cannot_step ? "no single-step here"
-               : how == Outcome::faulted   ? "single-step faulted"
-                                           : "a frame on its stack leads back into it",
-               ") after running ", runs, " time(s), now at ", log::hex(arch::ip(regs)));
-    return runs;
+    // Best effort: a word of its live stack points into the vDSO: a signal
+    // frame of a handler that interrupted vDSO code (sigreturn would resume
+    // there), or just a local holding such an address.
+    if (stack_refers(tid, arch::sp(regs), ranges)) {
+        STASIS_ASSIGN(bool clear, run_until(tid, regs, kMaxStackRuns, runs, [&] {
+                          return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
+                      }));
+        log::debug(who(tid), clear ? ": its stack no longer points into the vDSO" : ": a word of its stack still points "
+                   "into the vDSO (a local, or a frame of a handler that interrupted it)", " after ", runs, " run(s)");
+        // Never left where the last run happened to stop: inside again.
+        if (!clear && inside(arch::ip(regs), ranges)) {
+            STASIS_ASSIGN(bool out, run_until(tid, regs, kMaxStepOutRuns, runs,
+                                              [&] { return !inside(arch::ip(regs), ranges); }));
+            if (!out) log::warn(who(tid), ": still inside the vDSO; a restore on another kernel may not resume it");
+        }
+    }
+    return std::max(steps + runs, 1u);
 }
 
 }  // namespace stasis::ptrace

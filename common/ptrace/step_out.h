@@ -16,6 +16,7 @@ namespace stasis::ptrace {
 
 inline constexpr unsigned kMaxStepOutSteps = 20000;
 inline constexpr unsigned kMaxStepOutRuns = 200;
+inline constexpr unsigned kMaxStackRuns = 20;
 inline constexpr uint64_t kStackScanBytes = 16 * 1024;
 
 // `tid` sits in a PTRACE_EVENT_STOP (freeze()). While its instruction
@@ -25,12 +26,12 @@ inline constexpr uint64_t kStackScanBytes = 16 * 1024;
 // (32-bit arm) or stepping faults (qemu's s390x emulation), the thread is
 // put back as it was frozen and instead let run alone for a moment and
 // frozen again, up to kMaxStepOutRuns times, until it is caught outside.
-// Outside means: the instruction pointer, and every word of the live
-// stack up to kStackScanBytes above the stack pointer (a signal frame of a
-// handler that interrupted vDSO code resumes there; so the thread is also
-// let run until such a handler has returned). Returns 0 when it was
-// outside, else the steps or runs it took (a warning says when it could
-// not be got out).
+// Then, best effort, while a word of the live stack (up to kStackScanBytes
+// above the stack pointer) points into `ranges` — the signal frame of a
+// handler that interrupted vDSO code resumes there, but it may also be a
+// mere local — it is let run up to kMaxStackRuns times more. Returns 0 when
+// nothing was done, else the steps or runs it took (a warning says when
+// its instruction pointer could not be got out).
 Result<unsigned> step_out_of(pid_t tid, const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
 
 }  // namespace stasis::ptrace
