@@ -8,8 +8,9 @@
 // address a copy of the old vDSO image in which every exported function's
 // entry is overwritten:
 //   - with a trampoline into the same symbol of this kernel's vDSO;
-//   - where this kernel lacks the symbol, with a fallback that makes the
-//     real syscall (or returns ENOSYS where there is none);
+//   - where this kernel lacks the symbol, with a trampoline into a fallback
+//     that makes the real syscall (or returns ENOSYS where there is none),
+//     put in the copy's zero tail, past every ELF part (fallback_stubs_at);
 //   - signal-return and syscall-restart trampolines (…sigreturn,
 //     …sigtramp…, …restart_syscall) keep their own code: it is a
 //     position-independent syscall, and unwinders recognise it by its bytes.
@@ -71,9 +72,11 @@ struct Proxy {
 
 // The proxy of the dumped vDSO `saved` (its areas and image) on a kernel
 // whose vDSO image is `current_image`, moved to `current_vdso_at`. Errors
-// name the symbol that cannot be served.
+// name the symbol that cannot be served. `only_fallbacks` (a test knob)
+// serves every function by its syscall fallback, as if this kernel's vDSO
+// had none of them.
 Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &current_image, uint64_t current_vdso_at,
-                          uint64_t page_size);
+                          uint64_t page_size, bool only_fallbacks = false);
 
 // Dump: when the mappings show a stasis proxy (an anonymous read-only
 // mapping ending with a ProxyMark whose areas all exist as anonymous
@@ -86,6 +89,14 @@ Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps);
 // Where vDSO code runs in a process: its [vdso] and, on a proxy, the
 // proxy's copy of the old one (the dump steps threads out of them).
 Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const std::vector<proc::Mapping> &maps);
+
+// Where the syscall fallbacks go in a copy of `image`: past its last
+// non-zero byte (every ELF part: no unwind table covers it), 16-aligned
+// with a 16-byte gap. An unwinder interrupted there finds no frame
+// description and stops, where one at a function's entry would apply that
+// function's (to code that is not its) and follow garbage. Returns the
+// image size when there is no such room.
+uint64_t fallback_stubs_at(const std::string &image);
 
 // The name /proc/PID/maps gives an area of this kind ("[vvar]").
 std::string area_name(images::VmaKind kind);

@@ -70,6 +70,13 @@ const ElfSymbol *same_symbol(const ElfSymbols &in, const ElfSymbol &s) {
 
 }  // namespace
 
+uint64_t fallback_stubs_at(const std::string &image) {
+    uint64_t end = image.size();
+    while (end > 0 && image[end - 1] == 0) --end;
+    uint64_t at = (end + 16 + 15) & ~uint64_t(15);
+    return at < image.size() ? at : image.size();
+}
+
 std::string area_name(images::VmaKind kind) {
     switch (kind) {
         case images::VMA_VDSO: return "[vdso]";
@@ -83,7 +90,7 @@ std::string area_name(images::VmaKind kind) {
 }
 
 Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &current_image, uint64_t current_vdso_at,
-                          uint64_t page_size) {
+                          uint64_t page_size, bool only_fallbacks) {
     if (saved.image().empty())
         return Error("the images do not hold the dumped vDSO's bytes (made by an older stasis): cannot build a proxy");
     STASIS_ASSIGN(ElfSymbols old_syms, std::move(parse_elf_symbols(bytes_of(saved.image()))).context("dumped vDSO"));
@@ -116,6 +123,7 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
     std::vector<uint8_t> code(vdso_len, 0);
     std::memcpy(code.data(), saved.image().data(), saved.image().size());
     const auto olds = function_entries(old_syms);
+    uint64_t stubs = fallback_stubs_at(saved.image());
     for (size_t i = 0; i < olds.size(); ++i) {
         const Entry &e = olds[i];
         const ElfSymbol &s = *e.sym;
@@ -129,14 +137,27 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
         if (e.size && e.size < room) room = e.size;
         arch::CodeAddr from{old_vdso->start() + e.offset, e.thumb};
         std::vector<uint8_t> patch;
-        if (const ElfSymbol *n = same_symbol(new_syms, s)) {
+        const ElfSymbol *n = only_fallbacks ? nullptr : same_symbol(new_syms, s);
+        if (n) {
             bool thumb = new_syms.machine == EM_ARM && (n->offset & 1);
             arch::CodeAddr to{current_vdso_at + (n->offset & ~uint64_t(thumb ? 1 : 0)), thumb};
             STASIS_ASSIGN(patch, std::move(arch::vdso_trampoline(from, to, room)).context("trampoline for " + s.name));
             ++p.trampolines;
         } else {
             long nr = arch::vdso_fallback_syscall(s.name);
-            STASIS_ASSIGN(patch, std::move(arch::vdso_fallback(from, nr, room)).context("fallback for " + s.name));
+            // In the tail when it has room (see fallback_stubs_at), else
+            // at the entry itself.
+            arch::CodeAddr stub{old_vdso->start() + stubs, e.thumb};
+            const uint64_t tail_room = stubs < saved.image().size() ? saved.image().size() - stubs : 0;
+            auto code_there = arch::vdso_fallback(stub, nr, tail_room);
+            auto jump = code_there.ok() ? arch::vdso_trampoline(from, stub, room) : Result<std::vector<uint8_t>>(Error(""));
+            if (code_there.ok() && jump.ok()) {
+                std::memcpy(code.data() + stubs, code_there->data(), code_there->size());
+                stubs = (stubs + code_there->size() + 15) & ~uint64_t(15);
+                patch = std::move(*jump);
+            } else {
+                STASIS_ASSIGN(patch, std::move(arch::vdso_fallback(from, nr, room)).context("fallback for " + s.name));
+            }
             p.missing.push_back(s.name + (nr < 0 ? " (ENOSYS)" : ""));
             ++p.fallbacks;
         }

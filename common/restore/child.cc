@@ -303,8 +303,9 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     std::vector<std::pair<uint64_t, uint64_t>> claimed;
     int proxy_fd = -1;  // the restorer closes it
     STASIS_ASSIGN(auto current, vdso::describe_process(::getpid(), self));
-    if (decide_vdso(t.vdso, current, vdso_proxy_forced()).proxy) {
-        STASIS_ASSIGN(proxy, std::move(plan_vdso_proxy(t, current, self, page)).context("vDSO proxy"));
+    const ForcedProxy forced = vdso_proxy_forced();
+    if (decide_vdso(t.vdso, current, forced).proxy) {
+        STASIS_ASSIGN(proxy, std::move(plan_vdso_proxy(t, current, self, page, forced)).context("vDSO proxy"));
         proxy_fd = int(::syscall(SYS_memfd_create, "stasis-vdso-proxy", 0u));
         if (proxy_fd < 0) return Error::from_errno("memfd_create for the vDSO proxy");
         const auto &bytes = proxy->proxy.bytes;

@@ -24,21 +24,24 @@ images::VmaKind kind_of(const proc::Mapping &m) {
 
 }  // namespace
 
-bool vdso_proxy_forced() {
+ForcedProxy vdso_proxy_forced() {
     const char *e = std::getenv("STASIS_VDSO_PROXY");
-    return e && std::string_view(e) == "always";
+    if (e && std::string_view(e) == "always") return ForcedProxy::always;
+    if (e && std::string_view(e) == "fallback") return ForcedProxy::fallback;
+    return ForcedProxy::no;
 }
 
-VdsoDecision decide_vdso(const images::VdsoInfo &saved, const images::VdsoInfo &current, bool force_proxy) {
+VdsoDecision decide_vdso(const images::VdsoInfo &saved, const images::VdsoInfo &current, ForcedProxy forced) {
     if (saved.areas_size() == 0) return {false, "the dumped process had no vDSO: none is put back"};
-    if (force_proxy) return {true, "STASIS_VDSO_PROXY=always"};
+    if (forced == ForcedProxy::always) return {true, "STASIS_VDSO_PROXY=always"};
+    if (forced == ForcedProxy::fallback) return {true, "STASIS_VDSO_PROXY=fallback: every function by its syscall"};
     auto st = vdso::check_in_place(saved, current);
     if (!st.ok()) return {true, st.error().message()};
     return {false, "same symbols at the same offsets, same vvar layout"};
 }
 
 Result<VdsoProxyPlan> plan_vdso_proxy(const images::TaskImages &t, const images::VdsoInfo &current,
-                                      const std::vector<proc::Mapping> &self, uint64_t page) {
+                                      const std::vector<proc::Mapping> &self, uint64_t page, ForcedProxy forced) {
     const images::VdsoArea *old_vdso = nullptr;
     for (const auto &a : t.vdso.areas())
         if (a.kind() == images::VMA_VDSO) old_vdso = &a;
@@ -95,7 +98,8 @@ Result<VdsoProxyPlan> plan_vdso_proxy(const images::TaskImages &t, const images:
             return Error(vdso::area_name(a.kind()) + " differs in size from the dumped one");
         p.moves.push_back({it->start, it->size(), a.start()});
     }
-    STASIS_ASSIGN(p.proxy, vdso::build_proxy(t.vdso, current.image(), cur_vdso - bmin + best, page));
+    STASIS_ASSIGN(p.proxy, vdso::build_proxy(t.vdso, current.image(), cur_vdso - bmin + best, page,
+                                             forced == ForcedProxy::fallback));
     return p;
 }
 
@@ -118,7 +122,7 @@ std::string describe_vdso_path(const VdsoDecision &d, const VdsoProxyPlan *plan)
 Result<std::vector<std::string>> explain_vdso(const images::Checkpoint &cp) {
     STASIS_ASSIGN(auto self, proc::read_maps(::getpid()));
     STASIS_ASSIGN(auto current, vdso::describe_process(::getpid(), self));
-    const bool force = vdso_proxy_forced();
+    const ForcedProxy force = vdso_proxy_forced();
     const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
     std::vector<std::string> lines;
     for (const auto &t : cp.tasks) {
@@ -129,7 +133,7 @@ Result<std::vector<std::string>> explain_vdso(const images::Checkpoint &cp) {
             lines.push_back(who + ": " + describe_vdso_path(d, nullptr));
             continue;
         }
-        auto plan = plan_vdso_proxy(t, current, self, page);
+        auto plan = plan_vdso_proxy(t, current, self, page, force);
         if (!plan.ok()) return std::move(plan).error().context(who + ": vDSO proxy (" + d.why + ")");
         lines.push_back(who + ": " + describe_vdso_path(d, &*plan));
     }

@@ -23,13 +23,15 @@ struct VdsoDecision {
     std::string why;  // the first difference (proxy), or what matched (in place)
 };
 
-// STASIS_VDSO_PROXY=always proxies even an identical vDSO (tests run the
-// proxy on a single kernel that way).
-bool vdso_proxy_forced();
+// Test knobs: STASIS_VDSO_PROXY=always proxies even an identical vDSO
+// (tests run the proxy on a single kernel that way); =fallback too, every
+// function then served by its syscall fallback.
+enum class ForcedProxy { no, always, fallback };
+ForcedProxy vdso_proxy_forced();
 
 // In place or proxy, for a task dumped with `saved` on a kernel whose vDSO
 // is `current`.
-VdsoDecision decide_vdso(const images::VdsoInfo &saved, const images::VdsoInfo &current, bool force_proxy);
+VdsoDecision decide_vdso(const images::VdsoInfo &saved, const images::VdsoInfo &current, ForcedProxy forced);
 
 // The proxy of a task and where this kernel's areas go.
 struct VdsoProxyPlan {
@@ -43,7 +45,8 @@ struct VdsoProxyPlan {
 // own VMAs nor anything else of this process is, as near the old vDSO as
 // possible (short trampolines reach it), and builds the proxy for there.
 Result<VdsoProxyPlan> plan_vdso_proxy(const images::TaskImages &t, const images::VdsoInfo &current,
-                                      const std::vector<proc::Mapping> &self, uint64_t page);
+                                      const std::vector<proc::Mapping> &self, uint64_t page,
+                                      ForcedProxy forced = ForcedProxy::no);
 
 // For every live task of the checkpoint, one line: "process P: vDSO: in
 // place (...)" or "process P: vDSO: proxy (what differs): N trampolines

@@ -168,7 +168,7 @@ host_hop() {
   local w=$share/work prog=$share/bin/$prog_name t0=$SECONDS status
   echo "== hop 1: host $(uname -r): start, check, dump:1 (with $host_stasis)"
   mkdir -p "$w" "$share/bin"
-  (cd "$share/bin" && cpio -i --quiet --to-stdout "live/$prog_name" <"$guest" >"$prog") && chmod 755 "$prog"
+  cpio -i --quiet --to-stdout "live/$prog_name" <"$guest" >"$prog" && chmod 755 "$prog"
   # Own session, stdin /dev/null, output to prog.log, nothing but fds 0-2.
   (
     for fd in /proc/$BASHPID/fd/*; do

@@ -56,7 +56,8 @@ static const char *const result_names[] = {"PASS", "FAIL", "SKIP"};
 /* lazy: restore --lazy-pages from a stasis lazy-pages; page-server-lazy:
  * the same with the pages pushed by the dump to a stasis page-server on
  * the loopback and fetched from it (post-copy). */
-enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP, MODE_LAZY, MODE_PAGE_SERVER_LAZY, MODE_VDSO_PROXY };
+enum mode { MODE_CR, MODE_LEAVE_RUNNING, MODE_PRE_DUMP, MODE_LAZY, MODE_PAGE_SERVER_LAZY, MODE_VDSO_PROXY,
+           MODE_VDSO_FALLBACK };
 
 struct scenario {
     char name[128]; /* of the run: the program's, or <program>.<mode> */
@@ -208,6 +209,14 @@ static void setup_machine(void) {
     mount_or_die("tmpfs", "/dev/shm", "tmpfs", "mode=1777");
     mkdir(WORK_ROOT, 0755);
 
+    /* A program killed by a signal: the kernel prints where (info level). */
+    int pf = open("/proc/sys/kernel/print-fatal-signals", O_WRONLY);
+    int pk = open("/proc/sys/kernel/printk", O_WRONLY);
+    if (pf < 0 || pk < 0 || write(pf, "1", 1) != 1 || write(pk, "7", 1) != 1)
+        say("STASIS-VM %s WARNING cannot enable print-fatal-signals: %s", STASIS_VM_ARCH, strerror(errno));
+    if (pf >= 0) close(pf);
+    if (pk >= 0) close(pk);
+
     /* The loopback interface, for the page server's TCP. */
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct ifreq ifr;
@@ -244,6 +253,8 @@ static void child_fds(const char *log) {
 static char *const clean_env[] = {"PATH=/bin", "HOME=/", "LANG=C", NULL};
 /* vdso-proxy mode: the restore goes through a vDSO proxy on this kernel. */
 static char *const proxy_env[] = {"PATH=/bin", "HOME=/", "LANG=C", "STASIS_VDSO_PROXY=always", NULL};
+/* vdso-fallback mode: a proxy whose every function makes its syscall. */
+static char *const fallback_env[] = {"PATH=/bin", "HOME=/", "LANG=C", "STASIS_VDSO_PROXY=fallback", NULL};
 static char *const *spawn_env = clean_env;
 
 /* Starts argv[0] with its output in `log`; returns the PID or -1. */
@@ -702,6 +713,7 @@ static bool restore(struct run *r) {
     }
     double t0 = now_s();
     if (r->sc->mode == MODE_VDSO_PROXY) spawn_env = proxy_env;
+    if (r->sc->mode == MODE_VDSO_FALLBACK) spawn_env = fallback_env;
     int st = run_command(argv, err, settings.timeout_s);
     spawn_env = clean_env;
     if (st == -1) return finish(r, FAIL, "stasis restore timed out after %ds", settings.timeout_s);
@@ -810,8 +822,9 @@ static bool selected(const char *name) {
     return false;
 }
 
-/* Lines: "<scenario> cr|leave-running|pre-dump|lazy|page-server-lazy|vdso-proxy [feature,...]"; '#'
- * comments. vdso-proxy: cr, the restore with STASIS_VDSO_PROXY=always. */
+/* Lines: "<scenario> cr|leave-running|pre-dump|lazy|page-server-lazy|vdso-proxy|vdso-fallback
+ * [feature,...]"; '#' comments. vdso-proxy: cr, the restore with STASIS_VDSO_PROXY=always;
+ * vdso-fallback: with STASIS_VDSO_PROXY=fallback. */
 static int read_scenarios(struct scenario *out, int max) {
     static char buf[64 * 1024];
     if (read_file(SCENARIO_LIST, buf, sizeof(buf)) < 0) die("cannot read %s: %s", SCENARIO_LIST, strerror(errno));
@@ -838,6 +851,8 @@ static int read_scenarios(struct scenario *out, int max) {
             sc->mode = MODE_PAGE_SERVER_LAZY;
         else if (strcmp(mode, "vdso-proxy") == 0)
             sc->mode = MODE_VDSO_PROXY;
+        else if (strcmp(mode, "vdso-fallback") == 0)
+            sc->mode = MODE_VDSO_FALLBACK;
         else
             die("unknown mode '%s' in %s", mode, SCENARIO_LIST);
     }
