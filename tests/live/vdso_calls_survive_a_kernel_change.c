@@ -207,6 +207,7 @@ static void check_functions(const char *when) {
 static atomic_int stop;
 static atomic_ulong loops, signals_taken, signals_in_vdso, backtraces_in_vdso, shallow_backtraces;
 static bool backtrace_works; /* before the checkpoint (static arm binaries have no unwind tables) */
+static atomic_bool checkpointed;
 static atomic_uintptr_t cur_vdso_start, cur_vdso_end; /* this kernel's [vdso], wherever it is now */
 static pid_t looper_tid;
 
@@ -220,7 +221,10 @@ static void on_signal(int sig, siginfo_t *si, void *uc) {
     atomic_fetch_add(&signals_taken, 1);
     if (!in_vdso(live_signal_pc(uc))) return;
     atomic_fetch_add(&signals_in_vdso, 1);
-    if (atomic_load(&backtraces_in_vdso) < 64) {
+    /* After the checkpoint only where it worked before, and where the
+     * arch's unwinder copes with a proxy (registers.h). */
+    if (atomic_load(&backtraces_in_vdso) < 64 &&
+        (!checkpointed || (backtrace_works && live_backtrace_survives_vdso_proxy()))) {
         void *frames[32];
         int n = backtrace(frames, 32);
         atomic_fetch_add(&backtraces_in_vdso, 1);
@@ -344,6 +348,7 @@ int main(int argc, char **argv) {
     live_log("%d vDSO functions, %lu signals so far, %lu inside the vDSO, backtrace() there %s", nfns,
              atomic_load(&signals_taken), atomic_load(&signals_in_vdso), backtrace_works ? "works" : "finds no frame");
     if (live_failures()) live_finish();
+    atomic_store(&checkpointed, true); /* from here on, any moment may be after a restore */
     live_ready();
     for (int hop = 1;; hop++) {
         char when[64];

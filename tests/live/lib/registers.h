@@ -37,6 +37,13 @@ struct live_hold {
  * this architecture's file does not say). */
 uintptr_t live_signal_pc(const void *ucontext);
 
+/* Whether backtrace() in a signal handler still works once the process
+ * runs on a vDSO proxy. Not on ppc64le: the kernel returns from handlers
+ * through the signal trampoline of its own (moved) vDSO, which libc does
+ * not know, and libgcc's unwinder then aborts (docs/design.md, the vDSO
+ * proxy's known limits). */
+bool live_backtrace_survives_vdso_proxy(void);
+
 /* Fills h->expected/h->observed/h->features. Returns false (with a reason)
  * when this architecture or CPU has no register loop. */
 bool live_arch_regs_prepare(struct live_hold *h, char *why, size_t why_size);

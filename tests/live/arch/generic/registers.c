@@ -30,3 +30,5 @@ uintptr_t live_signal_pc(const void *uc) {
     (void)uc;
     return 0;
 }
+
+bool live_backtrace_survives_vdso_proxy(void) { return true; }

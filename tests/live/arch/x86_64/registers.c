@@ -122,3 +122,5 @@ int live_arch_regs_compare(const struct live_hold *h) {
 }
 
 uintptr_t live_signal_pc(const void *uc) { return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP]; }
+
+bool live_backtrace_survives_vdso_proxy(void) { return true; }
