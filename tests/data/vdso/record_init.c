@@ -32,37 +32,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../../qemu/init/guest.h"
+
 #ifndef RECORD_ARCH
 #error "build with -DRECORD_ARCH=\"<arch>\""
 #endif
-
-static void write_all(const char *buf, size_t len) {
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(STDOUT_FILENO, buf + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        off += (size_t)w;
-    }
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n > sizeof(buf) - 2) n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    write_all(buf, (size_t)n);
-}
-
-static _Noreturn void power_off(void) {
-    sync();
-    reboot(RB_POWER_OFF);
-    for (;;) pause(); /* PID 1 must not exit */
-}
 
 static _Noreturn void abort_record(const char *what) {
     say("VDSO-RECORD ABORT %s: %s", what, strerror(errno));
@@ -86,15 +60,9 @@ int main(void) {
         fprintf(stderr, "record_init: the /init of record.sh's guest; runs only as PID 1\n");
         return 2;
     }
-    mkdir("/dev", 0755);
-    if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0 && errno != EBUSY) power_off();
-    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
-    if (fd < 0) power_off();
-    for (int i = 0; i < 3; i++)
-        if (fd != i) dup2(fd, i);
-    if (fd > 2) close(fd);
+    setup_console();
     /* The kernel may have left a line unfinished (ppc64le's hvc0 does). */
-    write_all("\n", 1);
+    write_all(STDOUT_FILENO, "\n", 1);
     say("STASIS-VM %s BEGIN vdso record", RECORD_ARCH);
     mkdir("/proc", 0755);
     if (mount("proc", "/proc", "proc", MS_NOSUID, NULL) != 0 && errno != EBUSY) abort_record("mount /proc");
@@ -150,7 +118,7 @@ int main(void) {
             line[n++] = digits[p[i] & 15];
         }
         line[n++] = '\n';
-        write_all(line, (size_t)n);
+        write_all(STDOUT_FILENO, line, (size_t)n);
     }
     say("VDSO-RECORD END %zu", size);
     say("STASIS-VM %s END", RECORD_ARCH);

@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
+
 #ifndef STASIS_VM_ARCH
 #error "build with -DSTASIS_VM_ARCH=\"<arch>\""
 #endif
@@ -92,39 +94,10 @@ static struct settings settings = {180, 40, false, NULL};
 
 /* ---- console ------------------------------------------------------------ */
 
-static void write_all(int fd, const char *buf, size_t len) {
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        off += (size_t)w;
-    }
-}
-
-/* One line (format without the newline). */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n > sizeof(buf) - 2) n = (int)sizeof(buf) - 2;
-    buf[n++] = '\n';
-    write_all(STDOUT_FILENO, buf, (size_t)n);
-}
-
 /* A block of text of any length, ending in a newline. */
 static void say_text(const char *text, size_t len) {
     write_all(STDOUT_FILENO, text, len);
     if (len > 0 && text[len - 1] != '\n') write_all(STDOUT_FILENO, "\n", 1);
-}
-
-static _Noreturn void power_off(void) {
-    sync();
-    reboot(RB_POWER_OFF);
-    for (;;) pause(); /* PID 1 must never exit: the kernel would panic */
 }
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -138,36 +111,7 @@ static _Noreturn void die(const char *fmt, ...) {
     power_off();
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
 /* ---- small file helpers ------------------------------------------------- */
-
-static bool exists(const char *path) { return access(path, F_OK) == 0; }
-
-static ssize_t read_file(const char *path, char *buf, size_t size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t len = 0;
-    while (len + 1 < size) {
-        ssize_t r = read(fd, buf + len, size - 1 - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return (ssize_t)len;
-}
 
 static void join(char *out, size_t size, const char *dir, const char *name) {
     if (snprintf(out, size, "%s/%s", dir, name) >= (int)size) die("path too long: %s/%s", dir, name);
@@ -190,18 +134,8 @@ static void mount_or_die(const char *src, const char *dst, const char *type, con
 }
 
 static void setup_machine(void) {
-    /* No /dev/console in the initramfs: the kernel started us without fds.
-     * Open the console once devtmpfs is there. */
-    mkdir("/dev", 0755);
-    if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0 && errno != EBUSY) {
-        /* Nothing to print on yet: give up the only way we can. */
-        power_off();
-    }
-    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
-    if (fd < 0) power_off();
-    for (int i = 0; i < 3; i++)
-        if (fd != i) dup2(fd, i);
-    if (fd > 2) close(fd);
+    /* No /dev/console in the initramfs: the kernel started us without fds. */
+    setup_console();
 
     mount_or_die("proc", "/proc", "proc", NULL);
     mount_or_die("sysfs", "/sys", "sysfs", NULL);
@@ -239,17 +173,6 @@ static void read_settings(void) {
 
 /* In a forked child: stdin from /dev/null, stdout and stderr to `log`, no
  * other fd (each would be state the dump has to handle). */
-static void child_fds(const char *log) {
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-    if (in < 0 || out < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-        for (int fd = 3; fd < 1024; fd++) close(fd);
-}
-
 static char *const clean_env[] = {"PATH=/bin", "HOME=/", "LANG=C", NULL};
 /* vdso-proxy mode: the restore goes through a vDSO proxy on this kernel. */
 static char *const proxy_env[] = {"PATH=/bin", "HOME=/", "LANG=C", "STASIS_VDSO_PROXY=always", NULL};
@@ -269,20 +192,6 @@ static pid_t spawn(char *const argv[], const char *log, bool new_session) {
 
 /* Waits up to `secs` for the child `pid` to end. Returns true and its wait
  * status when it ended; false on timeout (the child still runs). */
-static bool wait_child(pid_t pid, double secs, int *status) {
-    double deadline = now_s() + secs;
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG | __WALL);
-        if (r == pid) return true;
-        if (r < 0 && errno != EINTR) {
-            *status = 0;
-            return true;
-        }
-        if (now_s() >= deadline) return false;
-        sleep_ms(10);
-    }
-}
-
 static void describe_status(char *out, size_t size, int status) {
     if (WIFEXITED(status))
         snprintf(out, size, "exit %d", WEXITSTATUS(status));
@@ -302,18 +211,6 @@ static int run_command(char *const argv[], const char *log, int timeout_s) {
     kill(pid, SIGKILL);
     waitpid(pid, &status, __WALL);
     return -1;
-}
-
-/* The State: letter of /proc/PID/status ('\0' when there is no such task). */
-static char task_state(pid_t pid) {
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if (read_file(path, buf, sizeof(buf)) <= 0) return '\0';
-    const char *s = strstr(buf, "\nState:");
-    if (!s) return '\0';
-    s += strlen("\nState:");
-    while (*s == ' ' || *s == '\t') s++;
-    return *s;
 }
 
 static bool read_cmdline(pid_t pid, char *out, size_t size) {
