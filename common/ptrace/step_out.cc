@@ -4,6 +4,7 @@
 #include <sys/ptrace.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -30,6 +31,18 @@ std::string who(pid_t tid) { return "thread " + std::to_string(tid); }
 // page cannot be read) holds an address inside `ranges`: a signal frame
 // whose handler interrupted vDSO code (sigreturn would resume there), or a
 // spilled pointer. Either way the thread is not out yet.
+// Whether the thread sits in a system call (/proc/TID/syscall names one):
+// letting such a thread run and freezing it again would interrupt that
+// call over and over (a nanosleep would end up in restart_syscall).
+bool in_syscall(pid_t tid) {
+    FILE *f = std::fopen(("/proc/" + std::to_string(tid) + "/syscall").c_str(), "r");
+    if (!f) return false;
+    long nr = -1;
+    bool got = std::fscanf(f, "%ld", &nr) == 1;
+    std::fclose(f);
+    return got && nr >= 0;
+}
+
 bool stack_refers(pid_t tid, uint64_t sp, const Ranges &ranges) {
     constexpr uint64_t kPage = 4096;
     std::vector<uintptr_t> words(kPage / sizeof(uintptr_t));
@@ -118,7 +131,7 @@ Result<bool> run_until(pid_t tid, arch::ThreadRegs &regs, unsigned max, unsigned
 
 Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
-    if (!inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges)) return 0u;
+    if (!inside(arch::ip(regs), ranges) && (in_syscall(tid) || !stack_refers(tid, arch::sp(regs), ranges))) return 0u;
     const uint64_t from = arch::ip(regs);
     Outcome how = Outcome::out;
     unsigned steps = 0;
@@ -155,7 +168,7 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     // Best effort: a word of its live stack points into the vDSO: a signal
     // frame of a handler that interrupted vDSO code (sigreturn would resume
     // there), or just a local holding such an address.
-    if (stack_refers(tid, arch::sp(regs), ranges)) {
+    if (!in_syscall(tid) && stack_refers(tid, arch::sp(regs), ranges)) {
         STASIS_ASSIGN(bool clear, run_until(tid, regs, kMaxStackRuns, runs, [&] {
                           return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
                       }));
