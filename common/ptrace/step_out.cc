@@ -111,9 +111,8 @@ Result<Outcome> single_step(pid_t tid, const Ranges &ranges, arch::ThreadRegs &r
 }
 
 // Lets the thread run a moment (alone: the rest of the tree stays frozen)
-// and freezes it again, up to `max` times, until `done` holds. Its signals
-// are handled as usual meanwhile: this is the program running a little
-// longer, as if the freeze had come later.
+// and freezes it again, up to `max` times, until `done` holds: the program
+// running a little longer, as if the freeze had come later.
 template <typename Done>
 Result<bool> run_until(pid_t tid, arch::ThreadRegs &regs, unsigned max, unsigned &runs, Done done) {
     for (unsigned i = 1; i <= max; ++i) {
@@ -154,8 +153,17 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     }
     unsigned runs = 0;
     if (inside(arch::ip(regs), ranges)) {
-        STASIS_ASSIGN(bool out, run_until(tid, regs, kMaxStepOutRuns, runs,
-                                          [&] { return !inside(arch::ip(regs), ranges); }));
+        // Signals blocked meanwhile too: a handler started now would leave
+        // a frame that resumes inside the vDSO. (A sigreturn during these
+        // runs, of a handler that was already running, would be undone by
+        // putting the mask back: only a handler calling into the vDSO.)
+        STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
+        STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
+        auto ran = run_until(tid, regs, kMaxStepOutRuns, runs, [&] { return !inside(arch::ip(regs), ranges); });
+        auto restored = set_sigmask(tid, mask);
+        if (!ran.ok()) return std::move(ran).error();
+        STASIS_TRY(std::move(restored));
+        const bool out = *ran;
         if (!out) {
             log::warn(who(tid), ": still inside the vDSO after ", runs,
                       " tries; a restore on another kernel may not resume it");
