@@ -4,7 +4,6 @@
 #include <sys/ptrace.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -31,16 +30,22 @@ std::string who(pid_t tid) { return "thread " + std::to_string(tid); }
 // page cannot be read) holds an address inside `ranges`: a signal frame
 // whose handler interrupted vDSO code (sigreturn would resume there), or a
 // spilled pointer. Either way the thread is not out yet.
-// Whether the thread sits in a system call (/proc/TID/syscall names one):
-// letting such a thread run and freezing it again would interrupt that
-// call over and over (a nanosleep would end up in restart_syscall).
-bool in_syscall(pid_t tid) {
-    FILE *f = std::fopen(("/proc/" + std::to_string(tid) + "/syscall").c_str(), "r");
-    if (!f) return false;
-    long nr = -1;
-    bool got = std::fscanf(f, "%ld", &nr) == 1;
-    std::fclose(f);
-    return got && nr >= 0;
+// Whether the thread sits in a system call: a syscall instruction of this
+// arch ends at its instruction pointer (or starts there, once the kernel
+// rewound it for a restart). Letting such a thread run and freezing it
+// again would interrupt that call over and over (a nanosleep would end up
+// in restart_syscall). /proc/TID/syscall cannot tell: arm reports the last
+// call even after it returned.
+bool in_syscall(pid_t tid, uint64_t ip) {
+    for (const auto &form : arch::syscall_insn_forms()) {
+        const uint64_t pc = ip & ~form.tag;
+        const size_t n = form.bytes.size();
+        std::vector<uint8_t> got(n);
+        for (uint64_t at : {pc - n, pc}) {
+            if (read_mem(tid, at, got.data(), n).ok() && got == form.bytes) return true;
+        }
+    }
+    return false;
 }
 
 bool stack_refers(pid_t tid, uint64_t sp, const Ranges &ranges) {
@@ -130,7 +135,7 @@ Result<bool> run_until(pid_t tid, arch::ThreadRegs &regs, unsigned max, unsigned
 
 Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
-    if (!inside(arch::ip(regs), ranges) && (in_syscall(tid) || !stack_refers(tid, arch::sp(regs), ranges))) return 0u;
+    if (!inside(arch::ip(regs), ranges) && (in_syscall(tid, arch::ip(regs)) || !stack_refers(tid, arch::sp(regs), ranges))) return 0u;
     const uint64_t from = arch::ip(regs);
     Outcome how = Outcome::out;
     unsigned steps = 0;
@@ -176,7 +181,7 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     // Best effort: a word of its live stack points into the vDSO: a signal
     // frame of a handler that interrupted vDSO code (sigreturn would resume
     // there), or just a local holding such an address.
-    if (!in_syscall(tid) && stack_refers(tid, arch::sp(regs), ranges)) {
+    if (!in_syscall(tid, arch::ip(regs)) && stack_refers(tid, arch::sp(regs), ranges)) {
         STASIS_ASSIGN(bool clear, run_until(tid, regs, kMaxStackRuns, runs, [&] {
                           return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
                       }));
