@@ -131,56 +131,56 @@ Result<bool> run_until(pid_t tid, arch::ThreadRegs &regs, unsigned max, unsigned
     return false;
 }
 
+// Gets the thread's instruction pointer out of `ranges`, every signal
+// blocked meanwhile (one arriving stays pending, and is dumped so, instead
+// of running its handler on a frame inside the vDSO): single steps where
+// the kernel can, else (or when a step faulted) short runs alone. Its
+// signal mask is put back afterwards. False when it could not be got out.
+Result<bool> leave(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &steps, unsigned &runs) {
+    const uint64_t from = arch::ip(regs);
+    STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
+    STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
+    auto outcome = single_step(tid, ranges, regs, steps);
+    if (outcome.ok() && *outcome != Outcome::out) {
+        // (A sigreturn during these runs, of a handler that was already
+        // running, would be undone by putting the mask back: only a handler
+        // calling into the vDSO.)
+        auto ran = run_until(tid, regs, kMaxStepOutRuns, runs, [&] { return !inside(arch::ip(regs), ranges); });
+        if (!ran.ok()) outcome = std::move(ran).error();
+        else if (*ran) {
+            log::debug(who(tid), ": left the vDSO (",
+                       *outcome == Outcome::cannot_step ? "no single-step here" : "single-step faulted",
+                       ") after running ", runs, " time(s), now at ", log::hex(arch::ip(regs)));
+            outcome = Outcome::out;
+        }
+    } else if (outcome.ok()) {
+        log::debug(who(tid), ": stepped out of the vDSO from ", log::hex(from), " to ", log::hex(arch::ip(regs)),
+                   " in ", steps, " steps");
+    }
+    auto restored = set_sigmask(tid, mask);
+    if (!outcome.ok()) return std::move(outcome).error();
+    STASIS_TRY(std::move(restored));
+    if (*outcome == Outcome::out) return true;
+    log::warn(who(tid), ": still inside the vDSO after ", steps, " steps and ", runs,
+              " runs; a restore on another kernel may not resume it");
+    return false;
+}
+
 }  // namespace
 
 Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
     if (!inside(arch::ip(regs), ranges) && (in_syscall(tid, arch::ip(regs)) || !stack_refers(tid, arch::sp(regs), ranges))) return 0u;
-    const uint64_t from = arch::ip(regs);
-    Outcome how = Outcome::out;
-    unsigned steps = 0;
-    if (inside(from, ranges)) {
-        // Every signal blocked while stepping: one arriving now stays
-        // pending (and is dumped as such) instead of running its handler on
-        // a frame inside the vDSO. The single-step trap is forced through.
-        STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
-        STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
-        auto outcome = single_step(tid, ranges, regs, steps);
-        auto restored = set_sigmask(tid, mask);
-        if (!outcome.ok()) return std::move(outcome).error();
-        STASIS_TRY(std::move(restored));
-        how = *outcome;
-        if (how == Outcome::out && !stack_refers(tid, arch::sp(regs), ranges)) {
-            log::debug(who(tid), ": stepped out of the vDSO from ", log::hex(from), " to ",
-                       log::hex(arch::ip(regs)), " in ", steps, " steps");
-            return steps;
-        }
-    }
-    unsigned runs = 0;
+    unsigned steps = 0, runs = 0;
     if (inside(arch::ip(regs), ranges)) {
-        // Signals blocked meanwhile too: a handler started now would leave
-        // a frame that resumes inside the vDSO. (A sigreturn during these
-        // runs, of a handler that was already running, would be undone by
-        // putting the mask back: only a handler calling into the vDSO.)
-        STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
-        STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
-        auto ran = run_until(tid, regs, kMaxStepOutRuns, runs, [&] { return !inside(arch::ip(regs), ranges); });
-        auto restored = set_sigmask(tid, mask);
-        if (!ran.ok()) return std::move(ran).error();
-        STASIS_TRY(std::move(restored));
-        const bool out = *ran;
-        if (!out) {
-            log::warn(who(tid), ": still inside the vDSO after ", runs,
-                      " tries; a restore on another kernel may not resume it");
-            return runs;
-        }
-        log::debug(who(tid), ": left the vDSO (",
-                   how == Outcome::cannot_step ? "no single-step here" : "single-step faulted", ") after running ",
-                   runs, " time(s), now at ", log::hex(arch::ip(regs)));
+        STASIS_ASSIGN(bool out, leave(tid, ranges, regs, steps, runs));
+        if (!out) return steps + runs;
     }
     // Best effort: a word of its live stack points into the vDSO: a signal
     // frame of a handler that interrupted vDSO code (sigreturn would resume
-    // there), or just a local holding such an address.
+    // there), or just a local holding such an address. Signals are not
+    // blocked during these runs: the handler's own sigreturn has to put its
+    // mask back.
     if (!in_syscall(tid, arch::ip(regs)) && stack_refers(tid, arch::sp(regs), ranges)) {
         STASIS_ASSIGN(bool clear, run_until(tid, regs, kMaxStackRuns, runs, [&] {
                           return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
@@ -188,11 +188,7 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
         log::debug(who(tid), clear ? ": its stack no longer points into the vDSO" : ": a word of its stack still points "
                    "into the vDSO (a local, or a frame of a handler that interrupted it)", " after ", runs, " run(s)");
         // Never left where the last run happened to stop: inside again.
-        if (!clear && inside(arch::ip(regs), ranges)) {
-            STASIS_ASSIGN(bool out, run_until(tid, regs, kMaxStepOutRuns, runs,
-                                              [&] { return !inside(arch::ip(regs), ranges); }));
-            if (!out) log::warn(who(tid), ": still inside the vDSO; a restore on another kernel may not resume it");
-        }
+        if (!clear && inside(arch::ip(regs), ranges)) STASIS_TRY(leave(tid, ranges, regs, steps, runs));
     }
     return std::max(steps + runs, 1u);
 }

@@ -29,8 +29,11 @@ inline constexpr uint64_t kStackScanBytes = 16 * 1024;
 // Then, best effort, while a word of the live stack (up to kStackScanBytes
 // above the stack pointer) points into `ranges` — the signal frame of a
 // handler that interrupted vDSO code resumes there, but it may also be a
-// mere local — it is let run up to kMaxStackRuns times more, unless it sits
-// in a system call (running it would interrupt that call again and again).
+// mere local — it is let run up to kMaxStackRuns times more (signals not
+// blocked: the handler's sigreturn must put its own mask back), unless it
+// sits in a system call (running it would interrupt that call again and
+// again). Should those runs leave it inside the vDSO, it is got out again
+// the first way (signals blocked, single steps where possible).
 // Returns 0 when nothing was done, else the steps or runs it took (a
 // warning says when its instruction pointer could not be got out).
 Result<unsigned> step_out_of(pid_t tid, const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
