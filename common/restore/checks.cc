@@ -50,15 +50,18 @@ std::string who_holds(pid_t id) {
 
 }  // namespace
 
+Status check_pid_free(pid_t id, const std::string &purpose) {
+    if (::kill(id, 0) == 0 || errno == EPERM)
+        return Error("PID " + std::to_string(id) + " is already taken by " + who_holds(id) + "; it must be free to " +
+                     purpose);
+    return ok();
+}
+
 Status check_pids_free(const images::Checkpoint &cp) {
     for (const auto &t : cp.tasks) {
         std::vector<int32_t> ids(t.tree.threads().begin(), t.tree.threads().end());
         ids.push_back(t.tree.pid());
-        for (int32_t id : ids) {
-            if (::kill(id, 0) == 0 || errno == EPERM)
-                return Error("PID " + std::to_string(id) + " is already taken by " + who_holds(id) +
-                             "; it must be free to restore process " + std::to_string(t.tree.pid()));
-        }
+        for (int32_t id : ids) STASIS_TRY(check_pid_free(id, "restore process " + std::to_string(t.tree.pid())));
     }
     return ok();
 }

@@ -14,6 +14,9 @@ namespace stasis::restore {
 // capabilities.
 Status check_privilege(const std::string &images_dir, const images::Checkpoint &cp);
 
+// `pid` is free; if not, names who holds it and what it was needed for.
+Status check_pid_free(pid_t pid, const std::string &purpose);
+
 // Every PID and TID of the checkpoint is free; if not, names who holds it.
 Status check_pids_free(const images::Checkpoint &cp);
 

@@ -31,6 +31,7 @@
 #include "common/restore/page_sources.h"
 #include "common/restore/premap.h"
 #include "common/restore/spawn.h"
+#include "common/restore/tree_plan.h"
 #include "common/restore/vdso_restore.h"
 #include "common/util/log.h"
 #include "pie/blob.h"
@@ -51,34 +52,32 @@ const images::TaskImages *find_task(const images::Checkpoint &cp, pid_t pid) {
     return nullptr;
 }
 
-// Session and process group, as far as they can be rebuilt from inside the
-// tree: a session or group led by this task, inherited from the parent, or
-// led by a task created before this one. With --shell-job the root stays in
-// our session and group (the terminal's).
+// Session and process group, as planned (tree_plan.h): a session or group
+// led by this task, inherited from whoever forked it (its parent or a
+// helper), or a group led by a task created before this one. With
+// --shell-job the root stays in our session and group (the terminal's).
 Status join_session(const ChildArgs &a) {
     const auto &cp = *a.cp;
     const auto &t = cp.tasks[a.index];
     pid_t pid = t.tree.pid();
-    const images::TaskImages *parent = find_task(cp, t.tree.ppid());
+    const bool terminal = a.index == 0 && a.opts->shell_job;
     if (t.tree.sid() == pid) {
         if (::setsid() < 0) return Error::from_errno("setsid");
-    } else if (parent && parent->tree.sid() == t.tree.sid()) {
+    } else if (a.index != 0 && t.tree.sid() == a.plan->born_sid[a.index]) {
         // inherited
-    } else if (!parent && a.opts->shell_job) {
-        // the terminal's session
-    } else {
+    } else if (!terminal) {
         return Error("process " + std::to_string(pid) + " was in session " + std::to_string(t.tree.sid()) +
-                     (parent ? ", led by a process that is not in the dump or not its parent's"
-                             : " led by a process outside the dump (a shell?): restore it with --shell-job"));
+                     (a.index != 0 ? ", led by a process that is not in the dump or not its parent's"
+                                   : " led by a process outside the dump (a shell?): restore it with --shell-job"));
     }
     pid_t pgid = t.tree.pgid();
     if (pgid == pid) {
         if (t.tree.sid() != pid && ::setpgid(0, 0) < 0) return Error::from_errno("setpgid");
-    } else if (parent && parent->tree.pgid() == pgid) {
+    } else if (a.index != 0 && pgid == a.plan->born_pgid[a.index]) {
         // inherited
     } else if (find_task(cp, pgid) && ::getpgid(pgid) == pgid) {
         if (::setpgid(0, pgid) < 0) return Error::from_errno("join process group " + std::to_string(pgid));
-    } else if (!(!parent && a.opts->shell_job)) {
+    } else if (!terminal) {
         return Error("process " + std::to_string(pid) + " was in process group " + std::to_string(pgid) +
                      " whose leader is not in the dump");
     }
@@ -363,14 +362,31 @@ Status build_region(const ChildArgs &a, const ServiceFds &svc) {
     _exit(WEXITSTATUS(status));
 }
 
-// Clones this task's children with their PIDs, parents before children:
-// each child goes through child_main itself (and clones its own).
-Status fork_children(ChildArgs &a) {
+[[noreturn]] void helper_main(ChildArgs &a, size_t helper);
+
+// Clones what `me` makes (tree_plan.h) with their PIDs, in image order:
+// its children, each going through child_main itself (and cloning its
+// own), and the helpers that lead a session or group again for some of
+// them, waited for until they exit.
+Status fork_children(ChildArgs &a, Maker me) {
     const auto &cp = *a.cp;
-    pid_t me = cp.tasks[a.index].tree.pid();
-    for (size_t j = 0; j < cp.tasks.size(); ++j) {
+    const TreePlan &plan = *a.plan;
+    std::vector<bool> helper_done(plan.helpers.size());
+    for (size_t j = 1; j < cp.tasks.size(); ++j) {
         const auto &t = cp.tasks[j];
-        if (j == a.index || t.tree.ppid() != me) continue;
+        if (auto h = plan.helper_to_fork(me, j); h && !helper_done[*h]) {
+            helper_done[*h] = true;
+            const Helper &helper = plan.helpers[*h];
+            STASIS_ASSIGN(pid_t pid, clone_with_pid(helper.pid));
+            if (pid == 0) helper_main(a, *h);
+            int status = 0;
+            while (::waitpid(pid, &status, __WALL) < 0)
+                if (errno != EINTR) return Error::from_errno("wait for the helper of " + describe_helper(helper));
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return Error("the helper leading " + describe_helper(helper) + " again failed");
+            continue;
+        }
+        if (!plan.makes(me, j)) continue;
         STASIS_ASSIGN(pid_t child, clone_with_pid(t.tree.pid()));
         if (child == 0) {
             if (t.tree.zombie()) die_as_zombie(t.tree.exit_status());
@@ -386,6 +402,28 @@ Status fork_children(ChildArgs &a) {
         }
     }
     return ok();
+}
+
+// A helper: takes the PID of a session's or group's exited leader, leads it
+// again, makes its members, and exits once the engine holds every one of
+// them and they have cleared their parent-death signal: they go back to
+// the subreaper that had them. Its failure is told by its exit status (and by
+// the members' own control pages).
+[[noreturn]] void helper_main(ChildArgs &a, size_t helper) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const Helper &h = a.plan->helpers[helper];
+    if ((h.session ? ::setsid() : ::setpgid(0, 0)) < 0) _exit(2);
+    const Maker me{true, helper};
+    if (!fork_children(a, me).ok()) _exit(3);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (size_t j = 0; j < a.cp->tasks.size(); ++j) {
+        if (!a.plan->makes(me, j) || a.cp->tasks[j].tree.zombie()) continue;
+        while (!a.controls[j].adopted.load()) {
+            if (a.controls[j].failed || std::chrono::steady_clock::now() > deadline) _exit(4);
+            ::usleep(100);
+        }
+    }
+    _exit(0);
 }
 
 // Before forking children: this task's premapped memory. VMAs shared
@@ -428,7 +466,10 @@ Status prepare(ChildArgs &a) {
     STASIS_TRY(join_session(a));
     if (a.index == 0) STASIS_TRY(open_tree_files(a));
     STASIS_TRY(prepare_memory(a));
-    STASIS_TRY(fork_children(a));
+    // Helpers that exit give their children to this task again.
+    if (a.cp->tasks[a.index].core.child_subreaper() && ::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        return Error::from_errno("become a child subreaper");
+    STASIS_TRY(fork_children(a, Maker{false, a.index}));
     STASIS_ASSIGN(ServiceFds svc, install_fds(a));
     STASIS_TRY(files::add_epoll_watches(*a.cp, a.index));
     STASIS_TRY(enter_dirs(a.cp->tasks[a.index].core));
@@ -455,6 +496,12 @@ Status prepare(ChildArgs &a) {
     while (!c->seized.load()) {
         if (std::chrono::steady_clock::now() > deadline) die(c, Error("the engine never attached"));
         ::usleep(100);
+    }
+    // Made by a helper, which exits once told: the engine's
+    // PTRACE_O_EXITKILL covers this process from here.
+    if (a.index != 0 && a.plan->task_maker[a.index].helper) {
+        ::prctl(PR_SET_PDEATHSIG, 0);
+        c->adopted.store(1);
     }
     auto st = prepare(a);
     if (!st.ok()) die(c, std::move(st).error().context("process " + std::to_string(::getpid())));

@@ -18,6 +18,7 @@
 #include "common/restore/page_sources.h"
 #include "common/restore/control.h"
 #include "common/restore/restore.h"
+#include "common/restore/tree_plan.h"
 
 namespace stasis::restore {
 
@@ -34,6 +35,7 @@ struct ChildArgs {
     const std::vector<TaskPages> *pages = nullptr;  // per task in cp->tasks order
     files::RestoreFileOptions file_opts;
     ChildControl *controls = nullptr;  // one per task, in cp->tasks order
+    const TreePlan *plan = nullptr;    // who forks whom
     TreeFiles files;                   // filled by the root, inherited
     // Premapped private memory: where each VMA of the task running now sits
     // (a child inherits its parent's map through fork), and every premap

@@ -11,6 +11,9 @@ namespace stasis::restore {
 struct ChildControl {
     std::atomic<int32_t> started{0};  // set by the child as soon as it runs
     std::atomic<int32_t> seized{0};   // set by the engine once it traces the child
+    // Set by a child a helper made (tree_plan.h) once it no longer dies
+    // with that helper: the helper may exit then.
+    std::atomic<int32_t> adopted{0};
     int32_t failed = 0;
     char error[2048] = {};
     uint64_t region_start = 0, region_end = 0;

@@ -29,6 +29,7 @@
 #include "common/restore/page_sources.h"
 #include "common/restore/remote_pages.h"
 #include "common/restore/spawn.h"
+#include "common/restore/tree_plan.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
 
@@ -39,9 +40,10 @@ namespace {
 // released.
 class TreeGuard {
 public:
-    explicit TreeGuard(const images::Checkpoint &cp) : cp_(cp) {}
+    TreeGuard(const images::Checkpoint &cp, const TreePlan &plan) : cp_(cp), plan_(plan) {}
     ~TreeGuard() {
         if (released_) return;
+        for (const auto &h : plan_.helpers) ::kill(h.pid, SIGKILL);
         for (const auto &t : cp_.tasks) ::kill(t.tree.pid(), SIGKILL);
         if (root_ > 0) {
             int status;
@@ -53,6 +55,7 @@ public:
 
 private:
     const images::Checkpoint &cp_;
+    const TreePlan &plan_;
     pid_t root_ = -1;
     bool released_ = false;
 };
@@ -93,24 +96,34 @@ Status check_images(const RestoreOptions &opts, const images::Checkpoint &cp, co
     return check_pids_free(cp);
 }
 
-// Seizes every (non-zombie) task as its parent creates it, then waits until
-// each has set itself up and stopped.
+// Seizes every (non-zombie) task as it is created (in any order: a helper
+// waits for the tasks it made to be seized before it exits and lets its
+// maker go on), then waits until each has set itself up and stopped.
 Status attach_tree(const images::Checkpoint &cp, Controls &controls) {
-    for (size_t i = 0; i < cp.tasks.size(); ++i) {
-        const auto &t = cp.tasks[i];
-        if (t.tree.zombie()) continue;
-        pid_t pid = t.tree.pid();
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (!controls[i].started.load()) {
+    std::vector<bool> seized(cp.tasks.size());
+    size_t left = 0;
+    for (size_t i = 0; i < cp.tasks.size(); ++i) left += !cp.tasks[i].tree.zombie();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (left > 0) {
+        bool progress = false;
+        for (size_t i = 0; i < cp.tasks.size(); ++i) {
             if (controls[i].failed) return Error(controls[i].error);
-            for (size_t k = 0; k < i; ++k)
-                if (controls[k].failed) return Error(controls[k].error);
-            if (std::chrono::steady_clock::now() > deadline)
-                return Error("process " + std::to_string(pid) + " was never created by its parent");
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
+            if (seized[i] || cp.tasks[i].tree.zombie() || !controls[i].started.load()) continue;
+            STASIS_TRY(ptrace::seize(cp.tasks[i].tree.pid(), PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+            controls[i].seized.store(1);
+            seized[i] = progress = true;
+            --left;
         }
-        STASIS_TRY(ptrace::seize(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
-        controls[i].seized.store(1);
+        if (progress) {
+            deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            continue;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            for (size_t i = 0; i < cp.tasks.size(); ++i)
+                if (!seized[i] && !cp.tasks[i].tree.zombie())
+                    return Error("process " + std::to_string(cp.tasks[i].tree.pid()) + " was never created by its parent");
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     STASIS_TRY(fault::check("restore-after-fork"));
     for (size_t i = 0; i < cp.tasks.size(); ++i) {
@@ -123,6 +136,18 @@ Status attach_tree(const images::Checkpoint &cp, Controls &controls) {
         }
     }
     return ok();
+}
+
+// Who forks whom (tree_plan.h); the log names every helper.
+Result<TreePlan> plan_forks(const images::Checkpoint &cp) {
+    std::vector<TaskIds> ids;
+    for (const auto &t : cp.tasks)
+        ids.push_back(TaskIds{t.tree.pid(), t.tree.ppid(), t.tree.pgid(), t.tree.sid(), t.core.child_subreaper() != 0});
+    STASIS_ASSIGN(TreePlan plan, plan_tree(ids));
+    for (const auto &h : plan.helpers)
+        log::info(describe_helper(h), ": its leader exited before the dump; a helper process takes PID ", h.pid,
+                  " to lead it again for process ", cp.tasks[h.first_member].tree.pid(), " and exits");
+    return plan;
 }
 
 Status write_pidfile(const std::string &path, pid_t pid) {
@@ -159,13 +184,15 @@ Result<int> restore_tree(const RestoreOptions &opts) {
     fo.validation = opts.file_validation;
     fo.shell_job = opts.shell_job;
     STASIS_TRY(check_images(opts, cp, fo));
+    STASIS_ASSIGN(TreePlan plan, plan_forks(cp));
+    for (const auto &h : plan.helpers) STASIS_TRY(check_pid_free(h.pid, "lead " + describe_helper(h) + " again"));
     files::SysvSegments segments;
     STASIS_TRY(segments.prepare(cp, opts.images_dir, page_size));
     STASIS_ASSIGN(Controls controls, Controls::create(cp.tasks.size()));
 
     const auto &root = cp.tasks[0];
     pid_t root_pid = root.tree.pid();
-    TreeGuard guard(cp);
+    TreeGuard guard(cp, plan);
     STASIS_ASSIGN(pid_t child, clone_with_pid(root_pid));
     if (child == 0) {
         ChildArgs a;
@@ -175,6 +202,7 @@ Result<int> restore_tree(const RestoreOptions &opts) {
         a.pages = &pages;
         a.file_opts = fo;
         a.controls = controls.get();
+        a.plan = &plan;
         child_main(a);
     }
     guard.set_root(child);
