@@ -30,20 +30,26 @@ std::string who(pid_t tid) { return "thread " + std::to_string(tid); }
 // page cannot be read) holds an address inside `ranges`: a signal frame
 // whose handler interrupted vDSO code (sigreturn would resume there), or a
 // spilled pointer. Either way the thread is not out yet.
-// Whether the thread sits in a system call: a syscall instruction of this
-// arch ends at its instruction pointer (or starts there, once the kernel
-// rewound it for a restart). Letting such a thread run and freezing it
-// again would interrupt that call over and over (a nanosleep would end up
-// in restart_syscall). /proc/TID/syscall cannot tell: arm reports the last
-// call even after it returned.
-bool in_syscall(pid_t tid, uint64_t ip) {
+// Whether the thread sits in a system call the freeze interrupted. Letting
+// such a thread run and freezing it again would interrupt that call over
+// and over (a nanosleep would end up in restart_syscall). /proc/TID/syscall
+// cannot tell: arm reports the last call even after it returned. The
+// registers do: arm and aarch64 rewind the instruction pointer to the
+// syscall instruction before the thread stops for ptrace; the other arches
+// stop with it just past the instruction and a restart code
+// (-ERESTARTSYS ... -ERESTART_RESTARTBLOCK) as its result. Just past a
+// syscall instruction with any other result is a call that returned (a
+// handler caught right after one of its own calls).
+bool in_syscall(pid_t tid, const arch::ThreadRegs &regs) {
+    const uint64_t ip = arch::ip(regs);
+    const int64_t result = arch::syscall_result(regs);
+    const bool restart_code = result >= -516 && result <= -512;
     for (const auto &form : arch::syscall_insn_forms()) {
         const uint64_t pc = ip & ~form.tag;
         const size_t n = form.bytes.size();
         std::vector<uint8_t> got(n);
-        for (uint64_t at : {pc - n, pc}) {
-            if (read_mem(tid, at, got.data(), n).ok() && got == form.bytes) return true;
-        }
+        if (read_mem(tid, pc, got.data(), n).ok() && got == form.bytes) return true;
+        if (restart_code && read_mem(tid, pc - n, got.data(), n).ok() && got == form.bytes) return true;
     }
     return false;
 }
@@ -170,7 +176,14 @@ Result<bool> leave(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsi
 
 Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     STASIS_ASSIGN(arch::ThreadRegs regs, arch::read_regs(tid));
-    if (!inside(arch::ip(regs), ranges) && (in_syscall(tid, arch::ip(regs)) || !stack_refers(tid, arch::sp(regs), ranges))) return 0u;
+    if (!inside(arch::ip(regs), ranges)) {
+        if (!stack_refers(tid, arch::sp(regs), ranges)) return 0u;
+        if (in_syscall(tid, regs)) {
+            log::debug(who(tid), ": a word of its stack points into the vDSO, but it sits in a system call at ",
+                       log::hex(arch::ip(regs)), ": left there");
+            return 0u;
+        }
+    }
     unsigned steps = 0, runs = 0;
     if (inside(arch::ip(regs), ranges)) {
         STASIS_ASSIGN(bool out, leave(tid, ranges, regs, steps, runs));
@@ -181,7 +194,7 @@ Result<unsigned> step_out_of(pid_t tid, const Ranges &ranges) {
     // there), or just a local holding such an address. Signals are not
     // blocked during these runs: the handler's own sigreturn has to put its
     // mask back.
-    if (!in_syscall(tid, arch::ip(regs)) && stack_refers(tid, arch::sp(regs), ranges)) {
+    if (!in_syscall(tid, regs) && stack_refers(tid, arch::sp(regs), ranges)) {
         STASIS_ASSIGN(bool clear, run_until(tid, regs, kMaxStackRuns, runs, [&] {
                           return !inside(arch::ip(regs), ranges) && !stack_refers(tid, arch::sp(regs), ranges);
                       }));
