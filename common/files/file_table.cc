@@ -276,6 +276,8 @@ Result<uint32_t> FileTable::add_anon(pid_t pid, int fd, const std::string &link,
     } else if (kind == "timerfd") {
         STASIS_TRY(describe_timerfd(pid, fd, info, e.mutable_timerfd()));
     } else {
+        // Its watch list names fds of whoever added them, not of this process.
+        if (in_flight_depth_ > 0) return Error("an epoll instance in flight (SCM_RIGHTS): not supported");
         STASIS_ASSIGN(auto watches, list_epoll_watches(pid, fd, info));
         auto *ep = e.mutable_epoll();
         ep->set_flags(info.flags & (O_ACCMODE | O_NONBLOCK));
@@ -296,11 +298,49 @@ Result<uint32_t> FileTable::add_socket(pid_t pid, int fd, const std::string &lin
     if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
     images::FileEntry e;
     uint64_t peer_ino = 0;
-    STASIS_TRY(describe_unix_socket(pid, fd, st.st_ino, info, e.mutable_unix_sk(), &peer_ino));
+    std::vector<InFlight> in_flight;
+    STASIS_TRY(describe_unix_socket(pid, fd, st.st_ino, info, e.mutable_unix_sk(), &peer_ino, &in_flight));
     uint32_t id = push(std::move(e), pid, fd, st.st_dev, st.st_ino);
     unix_by_ino_[st.st_ino] = id;
     if (peer_ino) unix_peer_ino_[id] = peer_ino;
+    STASIS_TRY(add_in_flight(id, std::move(in_flight)));
     return id;
+}
+
+// Descriptors in flight on socket `id`'s queue: descriptors of this
+// process now, described like the tree's own (a description the tree also
+// holds is found by kcmp and shared). They stay open as long as the table,
+// so that kcmp can compare later fds with them.
+Status FileTable::add_in_flight(uint32_t id, std::vector<InFlight> in_flight) {
+    if (in_flight.empty()) return ok();
+    if (in_flight_depth_ >= kMaxInFlightDepth)
+        return Error(log::cat("descriptors in flight nested ", kMaxInFlightDepth,
+                              " deep (sockets sent over sockets that carry descriptors)"));
+    ++in_flight_depth_;
+    Status st = ok();
+    size_t count = 0;
+    for (auto &f : in_flight) {
+        images::UnixInFlight rec;
+        rec.set_message(f.message);
+        for (auto &d : f.fds) {
+            int mine = d.get();
+            in_flight_fds_.push_back(std::move(d));
+            auto target = add_fd(::getpid(), mine);
+            if (!target.ok()) {
+                st = std::move(target).error().context(log::cat("a descriptor in flight on queued message ", f.message));
+                break;
+            }
+            rec.add_file_ids(*target);
+            ++count;
+        }
+        if (!st.ok()) break;
+        *entries_[id - 1].mutable_unix_sk()->add_in_flight() = std::move(rec);
+    }
+    --in_flight_depth_;
+    STASIS_TRY(std::move(st));
+    log::debug(unix_socket_label(entries_[id - 1].unix_sk().ino(), entries_[id - 1].unix_sk().name()), ": ", count,
+               " descriptor(s) in flight, saved");
+    return ok();
 }
 
 Status FileTable::link_unix_peers() {

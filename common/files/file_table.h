@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/dump/dump.h"
+#include "common/files/unix_socket.h"
 #include "common/images/image_writer.h"
 #include "common/proc/fdinfo.h"
 #include "common/proc/maps.h"
@@ -74,6 +75,7 @@ private:
                               const proc::FdInfo &info);
     // socket:[N]: AF_UNIX only.
     Result<uint32_t> add_socket(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info);
+    Status add_in_flight(uint32_t id, std::vector<InFlight> in_flight);
     // The entry of the description fd `fd` of pid shares with an fd seen
     // before (kcmp), or 0.
     uint32_t known_description(pid_t pid, int fd, uint64_t dev, uint64_t ino) const;
@@ -95,6 +97,9 @@ private:
     std::set<std::pair<uint64_t, uint64_t>> pipes_with_data_;  // (dev, ino) of pipes whose data is saved
     std::map<uint64_t, uint32_t> unix_by_ino_;                 // socket inode -> file id
     std::map<uint32_t, uint64_t> unix_peer_ino_;               // file id -> its peer's inode
+    static constexpr int kMaxInFlightDepth = 4;
+    int in_flight_depth_ = 0;
+    std::vector<images::Fd> in_flight_fds_;  // this process's copies of descriptors in flight
 };
 
 }  // namespace stasis::files

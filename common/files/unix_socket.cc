@@ -39,62 +39,96 @@ Result<int> int_option(int fd, int opt, const char *name) {
     return v;
 }
 
-// Closes the descriptors a peek of SCM_RIGHTS data installed in this
-// process; true if there were any (or the control data did not fit).
-bool fds_in_flight(msghdr &msg) {
-    bool found = (msg.msg_flags & MSG_CTRUNC) != 0;
+// The descriptors a peek of SCM_RIGHTS data installed in this process, in
+// the order they were sent. `truncated`: the control data did not fit.
+std::vector<images::Fd> fds_in(msghdr &msg, bool *truncated) {
+    std::vector<images::Fd> out;
+    *truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
     for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        found = true;
         size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < n; i++) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            ::close(fd);
+            out.emplace_back(fd);
         }
     }
-    return found;
+    return out;
 }
 
 // Bounds the walk of a queue (a kernel that would not move its peek offset
 // past an empty message would have us peek it forever).
 constexpr size_t kMaxMessages = 1u << 20;
 
-// The data queued for reading on `fd`, oldest first, without consuming it.
-// `total`: the bytes sock_diag counts (stream and seqpacket). Messages may
-// be empty (the kernel marks an empty message peeked and the peek offset
-// then passes it); on a socket whose reading side is shut down an empty
-// read is the end of the queue instead, and empty messages there are lost.
-Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total, bool rcv_shutdown) {
-    std::vector<std::string> out;
+// Room for SCM_MAX_FD descriptors and the credentials of SO_PASSCRED.
+constexpr size_t kControlBytes = 4096;
+
+class Peeker {
+public:
+    Peeker(int fd, std::string &buf) : fd_(fd), buf_(buf) {}
+
+    Status seek(uint64_t off) {
+        int v = int(off);
+        if (::setsockopt(fd_, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof v) != 0)
+            return Error::from_errno("setsockopt SO_PEEK_OFF");
+        return ok();
+    }
+
+    // One peek of up to `len` bytes at the peek offset (which it moves).
+    // Returns the bytes peeked (in buf), -1 when nothing is queued.
+    Result<ssize_t> peek(size_t len, std::vector<images::Fd> *fds, int *flags) {
+        for (;;) {
+            iovec iov{buf_.data(), len};
+            msghdr msg{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control_;
+            msg.msg_controllen = sizeof control_;
+            ssize_t n = ::recvmsg(fd_, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) return ssize_t(-1);
+            if (n < 0) return Error::from_errno("peek at the queued data");
+            bool truncated = false;
+            *fds = fds_in(msg, &truncated);
+            if (truncated) return Error("the descriptors in flight on a queued message do not fit a peek");
+            *flags = msg.msg_flags;
+            return n;
+        }
+    }
+
+private:
+    int fd_;
+    std::string &buf_;
+    alignas(cmsghdr) char control_[kControlBytes];
+};
+
+// The data queued for reading on `fd`, oldest first, without consuming it,
+// with the descriptors in flight each part carries (SCM_RIGHTS, installed
+// in this process by the peek). `total`: the bytes sock_diag counts
+// (stream and seqpacket). Messages may be empty (the kernel marks an empty
+// message peeked and the peek offset then passes it); on a socket whose
+// reading side is shut down an empty read is the end of the queue instead,
+// and empty messages there are lost.
+Result<std::vector<QueuedPart>> peek_queue(int fd, int type, uint32_t total, bool rcv_shutdown) {
+    std::vector<QueuedPart> out;
     if (type == SOCK_STREAM && total == 0) return out;
     STASIS_ASSIGN(int old_off, int_option(fd, SO_PEEK_OFF, "SO_PEEK_OFF"));
-    int zero = 0;
-    if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0)
-        return Error::from_errno("setsockopt SO_PEEK_OFF (to read the queue without consuming it)");
     std::string buf(kPeekBuffer, '\0');
-    alignas(cmsghdr) char control[4096];
-    Status st = ok();
+    Peeker p(fd, buf);
+    Status st = std::move(p.seek(0)).context("(to read the queue without consuming it)");
     uint64_t seen = 0;
-    for (;;) {
-        iovec iov{buf.data(), buf.size()};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n = ::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) break;
-        if (n < 0) {
-            st = Error::from_errno("peek at the queued data");
+    bool open_part = false;  // stream: the last part takes more plain bytes
+    while (st.ok()) {
+        std::vector<images::Fd> fds;
+        int flags = 0;
+        auto got = p.peek(buf.size(), &fds, &flags);
+        if (!got.ok()) {
+            st = std::move(got).error();
             break;
         }
-        if (fds_in_flight(msg)) {
-            st = Error("file descriptors in flight (SCM_RIGHTS) are queued on it: not supported");
-            break;
-        }
-        if (size_t(n) > buf.size() || (msg.msg_flags & MSG_TRUNC)) {
+        ssize_t n = *got;
+        if (n < 0) break;
+        if (size_t(n) > buf.size() || (flags & MSG_TRUNC)) {
             st = Error(log::cat("a queued message of ", n, " bytes is larger than ", buf.size()));
             break;
         }
@@ -108,18 +142,26 @@ Result<std::vector<std::string>> peek_queue(int fd, int type, uint32_t total, bo
             st = Error(log::cat("more than ", kMaxMessages, " messages queued on it"));
             break;
         }
-        if (type == SOCK_STREAM && !out.empty())
-            out.back().append(buf.data(), size_t(n));
-        else
-            out.emplace_back(buf.data(), size_t(n));
+        std::string data(buf.data(), size_t(n));
+        // A stream peek goes on through the queue after its buffer is full
+        // (with nothing left to copy) and stops at the first part carrying
+        // descriptors, reporting them: they are this stretch's only when
+        // the peek ended short of its buffer, at that part's end.
+        if (type == SOCK_STREAM && size_t(n) == buf.size()) fds.clear();
+        if (type == SOCK_STREAM && fds.empty() && open_part) {
+            out.back().data.append(data);
+        } else {
+            open_part = type == SOCK_STREAM && fds.empty();
+            out.push_back(QueuedPart{std::move(data), std::move(fds)});
+        }
         seen += uint64_t(n);
         // Stream: all counted bytes seen. Seqpacket: empty messages may
         // follow, until EAGAIN (or the end after a shutdown).
         if (type == SOCK_STREAM && seen >= total) break;
         if (type == SOCK_SEQPACKET && rcv_shutdown && seen >= total) break;
     }
-    if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off) != 0 && st.ok())
-        st = Error::from_errno("set SO_PEEK_OFF back");
+    auto back = p.seek(uint64_t(uint32_t(old_off)));
+    if (!back.ok() && st.ok()) st = std::move(back).error().context("set SO_PEEK_OFF back");
     STASIS_TRY(std::move(st));
     if (type != SOCK_DGRAM && seen != total)
         return Error(log::cat("peeked ", seen, " queued bytes, the kernel counts ", total));
@@ -154,7 +196,7 @@ Status describe_name(const UnixDiag &d, images::UnixSocketFile *out) {
 }  // namespace
 
 Status describe_unix_socket(pid_t pid, int fd, uint64_t ino, const proc::FdInfo &info, images::UnixSocketFile *out,
-                            uint64_t *peer_ino) {
+                            uint64_t *peer_ino, std::vector<InFlight> *in_flight) {
     std::string sock = "socket:[" + std::to_string(ino) + "]";
     STASIS_ASSIGN(images::Fd copy, std::move(copy_of_fd(pid, fd)).context(sock));
     STASIS_ASSIGN(int domain, std::move(int_option(copy.get(), SO_DOMAIN, "SO_DOMAIN")).context(sock));
@@ -186,7 +228,10 @@ Status describe_unix_socket(pid_t pid, int fd, uint64_t ino, const proc::FdInfo 
     out->set_passcred(passcred != 0);
     if (out->state() != images::UNIX_SK_LISTENING) {
         STASIS_ASSIGN(auto queued, std::move(peek_queue(copy.get(), d.type, d.rqueue, (d.shutdown & 1) != 0)).context(label));
-        for (auto &m : queued) out->add_queued(std::move(m));
+        for (auto &m : queued) {
+            if (!m.fds.empty()) in_flight->push_back(InFlight{uint32_t(out->queued_size()), std::move(m.fds)});
+            out->add_queued(std::move(m.data));
+        }
     }
     return ok();
 }

@@ -25,7 +25,7 @@ using images::UnixSocketFile;
 // peers that were closed (closed again once the data is queued).
 class Builder {
 public:
-    explicit Builder(const std::vector<images::FileEntry> &files) {
+    Builder(const std::vector<images::FileEntry> &files, const OpenFile &open_file) : open_file_(open_file) {
         for (const auto &f : files)
             if (f.has_unix_sk()) sk_[f.id()] = &f.unix_sk();
     }
@@ -181,12 +181,54 @@ private:
         return st;
     }
 
-    static Status send_all(int from, const UnixSocketFile &sk) {
+    // The descriptors in flight on each queued message, by message index.
+    Result<std::map<uint32_t, std::vector<int>>> in_flight_fds(const UnixSocketFile &sk) {
+        std::map<uint32_t, std::vector<int>> out;
+        for (const auto &f : sk.in_flight()) {
+            auto &fds = out[f.message()];
+            for (uint32_t id : f.file_ids()) {
+                if (fds_.count(id)) {
+                    fds.push_back(fds_.at(id));
+                    continue;
+                }
+                STASIS_ASSIGN(int fd, std::move(open_file_(id)).context("a descriptor in flight"));
+                fds.push_back(fd);
+            }
+        }
+        return out;
+    }
+
+    // One send of m[done..], with `fds` attached (SCM_RIGHTS) when given.
+    static ssize_t send_part(int from, const std::string &m, size_t done, const std::vector<int> *fds) {
+        iovec iov{const_cast<char *>(m.data()) + done, m.size() - done};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        std::vector<char> control;
+        if (fds && !fds->empty()) {
+            control.resize(CMSG_SPACE(fds->size() * sizeof(int)));
+            msg.msg_control = control.data();
+            msg.msg_controllen = control.size();
+            cmsghdr *c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(fds->size() * sizeof(int));
+            std::memcpy(CMSG_DATA(c), fds->data(), fds->size() * sizeof(int));
+        }
+        return ::sendmsg(from, &msg, MSG_NOSIGNAL);
+    }
+
+    Status send_all(int from, const UnixSocketFile &sk) {
+        STASIS_ASSIGN(auto in_flight, in_flight_fds(sk));
         size_t total = 0;
-        for (const std::string &m : sk.queued()) {
+        for (int i = 0; i < sk.queued_size(); ++i) {
+            const std::string &m = sk.queued(i);
+            auto carried = in_flight.find(uint32_t(i));
+            const std::vector<int> *fds = carried == in_flight.end() ? nullptr : &carried->second;
             size_t done = 0;
             do {
-                ssize_t n = ::send(from, m.data() + done, m.size() - done, MSG_NOSIGNAL);
+                // Descriptors go with the first send of their part only.
+                ssize_t n = send_part(from, m, done, done == 0 ? fds : nullptr);
                 if (n < 0 && errno == EINTR) continue;
                 if (n < 0)
                     return Error::from_errno(log::cat("queue its data again (", total + done, " bytes sent)"));
@@ -197,7 +239,7 @@ private:
             total += done;
         }
         log::debug(unix_socket_label(sk.ino(), sk.name()), ": ", sk.queued_size(), " message(s), ", total,
-                   " bytes queued again");
+                   " bytes queued again, ", sk.in_flight_size(), " of them with descriptors in flight");
         return ok();
     }
 
@@ -210,6 +252,7 @@ private:
         return ok();
     }
 
+    const OpenFile &open_file_;
     std::map<uint32_t, const UnixSocketFile *> sk_;
     std::map<uint32_t, int> fds_;
     std::map<uint32_t, int> orphan_of_;
@@ -217,8 +260,9 @@ private:
 
 }  // namespace
 
-Result<std::vector<std::pair<uint32_t, int>>> open_unix_sockets(const std::vector<images::FileEntry> &files) {
-    Builder b(files);
+Result<std::vector<std::pair<uint32_t, int>>> open_unix_sockets(const std::vector<images::FileEntry> &files,
+                                                                const OpenFile &open_file) {
+    Builder b(files, open_file);
     STASIS_TRY(b.build());
     auto out = b.release();
     log::debug(out.size(), " unix sockets made");

@@ -115,6 +115,8 @@ constexpr size_t kMaxUnixName = sizeof(sockaddr_un{}.sun_path);
 // default): a bound on what the restore sends back.
 constexpr uint64_t kMaxUnixQueuedBytes = 1ull << 30;
 constexpr uint32_t kMaxUnixMessages = 1u << 20;
+// SCM_MAX_FD: the most descriptors one message carries.
+constexpr int kMaxFdsInFlight = 253;
 
 Status unix_address(const char *what, const std::string &name) {
     if (name.size() > kMaxUnixName)
@@ -157,7 +159,22 @@ Status unix_file(const UnixSocketFile &u) {
     }
     if (uint32_t(u.queued_size()) > kMaxUnixMessages)
         return Error(log::cat(u.queued_size(), " queued messages (at most ", kMaxUnixMessages, ")"));
-    if (u.type() == SOCK_STREAM && u.queued_size() > 1) return Error("stream socket with its data in several parts");
+    std::set<int> carrying;
+    int last = -1;
+    for (const auto &f : u.in_flight()) {
+        if (f.message() >= uint32_t(u.queued_size()) || int(f.message()) <= last)
+            return Error(log::cat("descriptors in flight on queued message ", f.message(), " of ", u.queued_size(),
+                                  ", not in queued order"));
+        last = int(f.message());
+        if (f.file_ids().empty() || f.file_ids_size() > kMaxFdsInFlight)
+            return Error(log::cat(f.file_ids_size(), " descriptors in flight on one message (1 to ", kMaxFdsInFlight,
+                                  ")"));
+        carrying.insert(last);
+    }
+    // A stream's data is split only around the parts that carry descriptors.
+    for (int i = 0; u.type() == SOCK_STREAM && i + 1 < u.queued_size(); ++i)
+        if (!carrying.count(i) && !carrying.count(i + 1))
+            return Error("stream socket with its data in several parts, not split where descriptors are in flight");
     uint64_t total = 0;
     for (const std::string &m : u.queued()) {
         if (m.empty() && u.type() == SOCK_STREAM) return Error("empty queued message on a stream socket");
@@ -173,6 +190,10 @@ Status unix_file(const UnixSocketFile &u) {
 Status unix_peer(const FileEntry &f, const FileIndex &index, std::set<uint64_t> *inodes) {
     const UnixSocketFile &u = f.unix_sk();
     if (!inodes->insert(u.ino()).second) return Error(log::cat("socket:[", u.ino(), "] listed twice"));
+    for (const auto &f : u.in_flight())
+        for (uint32_t id : f.file_ids())
+            if (!index.count(id))
+                return Error(log::cat("descriptor in flight: file_id ", id, " is not in files.img"));
     if (!u.peer_id()) return ok();
     auto it = index.find(u.peer_id());
     if (it == index.end()) return Error(log::cat("unix socket peer file_id ", u.peer_id(), " is not in files.img"));

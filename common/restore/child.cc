@@ -120,7 +120,10 @@ Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t i
     if (entry.has_pipe()) return open_pipe_once(files, cp, entry, base);
     if (entry.has_unix_sk()) {
         // Every unix socket of the tree at once: peers are made together.
-        STASIS_ASSIGN(auto sockets, files::open_unix_sockets(cp.files));
+        // Descriptions in flight on their queues are opened on the way.
+        STASIS_ASSIGN(auto sockets, files::open_unix_sockets(cp.files, [&](uint32_t other) {
+                          return open_once(files, cp, other, fo, base);
+                      }));
         return place_together(files, std::move(sockets), entry, base);
     }
     uint32_t ghost = entry.has_reg() ? entry.reg().ghost_id() : 0;

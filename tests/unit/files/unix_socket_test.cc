@@ -4,6 +4,7 @@
 #include "common/files/unix_socket.h"
 
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,9 +42,13 @@ uint64_t ino_of(int fd) {
 Result<images::UnixSocketFile> describe(int fd, uint64_t *peer) {
     STASIS_ASSIGN(proc::FdInfo info, proc::read_fdinfo(::getpid(), fd));
     images::UnixSocketFile out;
-    STASIS_TRY(describe_unix_socket(::getpid(), fd, ino_of(fd), info, &out, peer));
+    std::vector<InFlight> in_flight;
+    STASIS_TRY(describe_unix_socket(::getpid(), fd, ino_of(fd), info, &out, peer, &in_flight));
+    if (!in_flight.empty()) return Error("descriptors in flight");
     return out;
 }
+
+Result<int> no_other_files(uint32_t id) { return Error("file id " + std::to_string(id) + " asked for"); }
 
 int int_opt(int fd, int opt) {
     int v = -2;
@@ -101,7 +106,7 @@ TEST(UnixSocket, EmptyDatagramsKeepTheirPlaceInTheQueue) {
     files[1].mutable_unix_sk()->set_flags(O_RDWR);
     files[1].mutable_unix_sk()->set_state(images::UNIX_SK_CONNECTED);
     files[1].mutable_unix_sk()->set_peer_id(1);
-    auto made = open_unix_sockets(files);
+    auto made = open_unix_sockets(files, no_other_files);
     ASSERT_TRUE(made.ok()) << made.error().message();
     Fd one((*made)[0].second), two((*made)[1].second);
     char buf[8];
@@ -128,11 +133,14 @@ TEST(UnixSocket, StreamQueueIsOneRunOfBytes) {
     EXPECT_EQ(d->shutdown(), 1u);  // its reading side: the peer shut down writing
 }
 
-TEST(UnixSocket, FileDescriptorsInFlightAreRefused) {
+TEST(UnixSocket, DescriptorsInFlightComeOutAsOwnDescriptorsAndStayQueued) {
     if (!have_pidfd_getfd()) GTEST_SKIP() << "no pidfd_getfd (emulated?)";
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
     Fd a(sv[0]), b(sv[1]);
+    int pv[2];
+    ASSERT_EQ(::pipe(pv), 0);
+    Fd r(pv[0]), w(pv[1]);
     char byte = 'f';
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -145,13 +153,38 @@ TEST(UnixSocket, FileDescriptorsInFlightAreRefused) {
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    int sent = 0;
-    std::memcpy(CMSG_DATA(c), &sent, sizeof sent);
+    std::memcpy(CMSG_DATA(c), &r.fd, sizeof r.fd);
     ASSERT_EQ(::sendmsg(b.fd, &msg, 0), 1);
+    ASSERT_EQ(::send(b.fd, "g", 1, 0), 1);
+
+    auto info = proc::read_fdinfo(::getpid(), a.fd);
+    ASSERT_TRUE(info.ok());
+    images::UnixSocketFile out;
     uint64_t peer = 0;
-    auto d = describe(a.fd, &peer);
-    ASSERT_FALSE(d.ok());
-    EXPECT_NE(d.error().message().find("SCM_RIGHTS"), std::string::npos) << d.error().message();
+    std::vector<InFlight> in_flight;
+    ASSERT_TRUE(describe_unix_socket(::getpid(), a.fd, ino_of(a.fd), *info, &out, &peer, &in_flight).ok());
+    ASSERT_EQ(out.queued_size(), 2);
+    ASSERT_EQ(in_flight.size(), 1u);
+    EXPECT_EQ(in_flight[0].message, 0u);
+    ASSERT_EQ(in_flight[0].fds.size(), 1u);
+    EXPECT_EQ(::syscall(SYS_kcmp, ::getpid(), ::getpid(), KCMP_FILE, in_flight[0].fds[0].get(), r.fd), 0)
+        << "not the description that was sent";
+    // Still queued, with its descriptor, for the process itself.
+    char got = 0;
+    alignas(cmsghdr) char back[CMSG_SPACE(sizeof(int))] = {};
+    iovec riov{&got, 1};
+    msghdr rmsg{};
+    rmsg.msg_iov = &riov;
+    rmsg.msg_iovlen = 1;
+    rmsg.msg_control = back;
+    rmsg.msg_controllen = sizeof back;
+    ASSERT_EQ(::recvmsg(a.fd, &rmsg, MSG_DONTWAIT), 1);
+    EXPECT_EQ(got, 'f');
+    cmsghdr *rc = CMSG_FIRSTHDR(&rmsg);
+    ASSERT_NE(rc, nullptr);
+    int arrived;
+    std::memcpy(&arrived, CMSG_DATA(rc), sizeof arrived);
+    Fd keep(arrived);
 }
 
 TEST(UnixSocket, OtherAddressFamiliesAreRefusedByName) {
@@ -183,7 +216,7 @@ TEST(UnixSocket, DgramPairComesBackConnectedWithDataBothWays) {
     files[0].mutable_unix_sk()->add_queued("again");
     files[1].mutable_unix_sk()->add_queued("to two");
     files[1].mutable_unix_sk()->set_flags(O_RDWR | O_NONBLOCK);
-    auto made = open_unix_sockets(files);
+    auto made = open_unix_sockets(files, no_other_files);
     ASSERT_TRUE(made.ok()) << made.error().message();
     ASSERT_EQ(made->size(), 2u);
     Fd one((*made)[0].second), two((*made)[1].second);
@@ -204,7 +237,7 @@ TEST(UnixSocket, StreamWhosePeerWasClosedReadsItsDataThenEndOfFile) {
     std::vector<images::FileEntry> files{unix_entry(1, SOCK_STREAM, 0)};
     files[0].mutable_unix_sk()->set_state(images::UNIX_SK_CONNECTED);
     files[0].mutable_unix_sk()->add_queued("last words");
-    auto made = open_unix_sockets(files);
+    auto made = open_unix_sockets(files, no_other_files);
     ASSERT_TRUE(made.ok()) << made.error().message();
     Fd s((*made)[0].second);
     char buf[32];
@@ -230,7 +263,7 @@ TEST(UnixSocket, BoundDgramSocketGetsItsQueueAndTheSocketFileMode) {
     sk->set_name_mode(0604);
     sk->add_queued("first");
     sk->add_queued("second");
-    auto made = open_unix_sockets(files);
+    auto made = open_unix_sockets(files, no_other_files);
     ASSERT_TRUE(made.ok()) << made.error().message();
     Fd s((*made)[0].second);
     struct stat st {};
@@ -254,7 +287,7 @@ TEST(UnixSocket, SocketWhoseFileWasRemovedIsBoundThenUnlinkedAgain) {
     files[0].mutable_unix_sk()->set_state(images::UNIX_SK_LISTENING);
     files[0].mutable_unix_sk()->set_backlog(3);
     files[1].mutable_unix_sk()->set_name(std::string("\0stasis-unit-", 13) + std::to_string(::getpid()));
-    auto made = open_unix_sockets(files);
+    auto made = open_unix_sockets(files, no_other_files);
     ASSERT_TRUE(made.ok()) << made.error().message();
     Fd listener((*made)[0].second), abstract((*made)[1].second);
     EXPECT_EQ(int_opt(listener.fd, SO_ACCEPTCONN), 1);

@@ -184,6 +184,30 @@ std::vector<Case> meaning_cases() {
          "files.img: file #11 (id 12): listening unix socket with queued data"},
         {"UnixSocketEmptyMessage", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_queued(0, ""); },
          "files.img: file #9 (id 10): empty queued message on a stream socket"},
+        {"UnixStreamSplitWithoutDescriptorsInFlight",
+         [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->add_queued("more"); },
+         "files.img: file #9 (id 10): stream socket with its data in several parts, not split where descriptors are "
+         "in flight"},
+        {"UnixInFlightOnMissingMessage",
+         [](Checkpoint &cp) {
+             auto *f = cp.files[9].mutable_unix_sk()->add_in_flight();
+             f->set_message(1);
+             f->add_file_ids(1);
+         },
+         "files.img: file #9 (id 10): descriptors in flight on queued message 1 of 1, not in queued order"},
+        {"UnixInFlightFileMissing",
+         [](Checkpoint &cp) {
+             auto *f = cp.files[9].mutable_unix_sk()->add_in_flight();
+             f->set_message(0);
+             f->add_file_ids(99);
+         },
+         "files.img: file #9 (id 10): descriptor in flight: file_id 99 is not in files.img"},
+        {"UnixInFlightTooMany",
+         [](Checkpoint &cp) {
+             auto *f = cp.files[9].mutable_unix_sk()->add_in_flight();
+             for (int i = 0; i < 254; ++i) f->add_file_ids(1);
+         },
+         "files.img: file #9 (id 10): 254 descriptors in flight on one message (1 to 253)"},
         {"UnixSocketPeerMissing", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_peer_id(42); },
          "files.img: file #9 (id 10): unix socket peer file_id 42 is not in files.img"},
         {"UnixSocketPeerNotASocket", [](Checkpoint &cp) { cp.files[9].mutable_unix_sk()->set_peer_id(5); },
