@@ -2,6 +2,8 @@
 // together, unix sockets against their peers, and epoll watches against
 // the fd table that holds them.
 #include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/timerfd.h>
@@ -109,6 +111,29 @@ Status epoll_file(const FileEntry &f, const FileIndex &index) {
     return ok();
 }
 
+// Watches in increasing wd order (the restore adds them so), each a
+// number the kernel can hand out, a mask inotify_add_watch accepts, and an
+// absolute path.
+Status inotify_file(const InotifyFile &in) {
+    STASIS_TRY(status_flags(in.flags()));
+    if (uint32_t(in.watches_size()) > kMaxFdsPerTask)
+        return Error(log::cat(in.watches_size(), " inotify watches (at most ", kMaxFdsPerTask, ")"));
+    constexpr uint32_t kMaskBits = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
+    int32_t last = 0;
+    for (int i = 0; i < in.watches_size(); i++) {
+        const InotifyWatch &w = in.watches(i);
+        std::string who = log::cat("inotify watch #", i, " (wd ", w.wd(), ")");
+        if (w.wd() <= last || w.wd() > kMaxInotifyWd)
+            return Error(log::cat(who, ": wd not in ", last + 1, "..", kMaxInotifyWd, " (increasing order)"));
+        last = w.wd();
+        if (w.mask() & ~kMaskBits) return Error(log::cat(who, ": mask ", log::hex(w.mask()), " has unknown bits"));
+        STASIS_TRY(std::move(name_bytes("path", w.path(), kMaxPathBytes)).context(who));
+        if (w.path().empty() || w.path()[0] != '/') return Error(who + ": path is not absolute");
+        if (w.mode() & ~uint32_t(S_IFMT)) return Error(log::cat(who, ": mode ", log::hex(w.mode()), " beyond S_IFMT"));
+    }
+    return ok();
+}
+
 // sun_path's size: the longest name a unix socket can be bound to.
 constexpr size_t kMaxUnixName = sizeof(sockaddr_un{}.sun_path);
 // Far more than a socket's buffers can hold (net.core.rmem_max is 208 KiB by
@@ -209,6 +234,7 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
         case FileEntry::kTimerfd: return timerfd_file(f.timerfd());
         case FileEntry::kEpoll: return ok();  // after the index is whole: epoll_file
         case FileEntry::kUnixSk: return unix_file(f.unix_sk());  // peers: unix_peer
+        case FileEntry::kInotify: return inotify_file(f.inotify());
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
