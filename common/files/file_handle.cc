@@ -78,7 +78,8 @@ Result<HandleTarget> find_by_handle(uint32_t kernel_dev, int type, const std::st
     std::memcpy(fh->f_handle, handle.data(), handle.size());
     std::string last = "no mount gave a path that names it";
     for (const auto &mount : mounts) {
-        images::Fd mount_fd(::open(mount.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        // Not O_PATH: open_by_handle_at refuses such a descriptor (EBADF).
+        images::Fd mount_fd(::open(mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!mount_fd.valid()) {
             last = log::cat("open mount ", mount, ": ", std::strerror(errno));
             continue;

@@ -18,6 +18,7 @@
 #include "common/files/file_handle.h"
 #include "common/images/file_io.h"
 #include "common/images/format.h"
+#include "common/linux/uapi.h"
 #include "common/util/log.h"
 
 namespace stasis::files {
@@ -55,8 +56,27 @@ std::string inode_text(uint64_t dev, uint64_t ino) {
     return log::cat("inode ", ino, " of device ", major(dev), ":", minor(dev));
 }
 
+// The file handle of the file `fd` refers to, as fsnotify encodes it; false
+// when this kernel or file system gives none.
+bool handle_of(int fd, std::string *bytes, int *type) {
+    std::vector<char> buf(sizeof(file_handle) + MAX_HANDLE_SZ);
+    auto *fh = reinterpret_cast<file_handle *>(buf.data());
+    for (int flags : {AT_EMPTY_PATH | AT_HANDLE_FID, AT_EMPTY_PATH}) {
+        fh->handle_bytes = MAX_HANDLE_SZ;
+        int mount_id = 0;
+        if (::name_to_handle_at(fd, "", fh, &mount_id, flags) == 0) {
+            bytes->assign(reinterpret_cast<const char *>(fh->f_handle), fh->handle_bytes);
+            *type = fh->handle_type;
+            return true;
+        }
+        if (errno != EINVAL) return false;  // EINVAL: AT_HANDLE_FID unknown (before 6.5)
+    }
+    return false;
+}
+
 // Opens the recorded target without following a last symlink and checks it
-// is still the recorded inode.
+// is still the recorded inode (and, where the file system gives handles,
+// the same generation of it).
 Result<images::Fd> open_target(const images::InotifyWatch &w) {
     images::Fd fd(::open(w.path().c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) {
@@ -69,6 +89,11 @@ Result<images::Fd> open_target(const images::InotifyWatch &w) {
     if (st.st_dev != w.dev() || st.st_ino != w.ino())
         return Error(describe_watch(w) + ": the path now names another file (" + inode_text(st.st_dev, st.st_ino) +
                      "; the dump watched " + inode_text(w.dev(), w.ino()) + ")");
+    std::string handle;
+    int type = 0;
+    if (!w.handle().empty() && handle_of(fd.get(), &handle, &type) && (handle != w.handle() || type != w.handle_type()))
+        return Error(describe_watch(w) + ": the path now names another file (" + inode_text(st.st_dev, st.st_ino) +
+                     " again, but another file handle: the inode number was reused)");
     return fd;
 }
 
@@ -161,6 +186,8 @@ Status describe_inotify(pid_t pid, int fd, const proc::FdInfo &info, images::Ino
         w.set_dev(t.st.st_dev);
         w.set_ino(t.st.st_ino);
         w.set_mode(t.st.st_mode & S_IFMT);
+        w.set_handle(m.handle);
+        w.set_handle_type(m.handle_type);
         log::debug("process ", pid, " fd ", fd, ": ", describe_watch(w), " mask ", log::hex(m.mask));
         watches.push_back(std::move(w));
     }

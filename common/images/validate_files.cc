@@ -130,6 +130,8 @@ Status inotify_file(const InotifyFile &in) {
         STASIS_TRY(std::move(name_bytes("path", w.path(), kMaxPathBytes)).context(who));
         if (w.path().empty() || w.path()[0] != '/') return Error(who + ": path is not absolute");
         if (w.mode() & ~uint32_t(S_IFMT)) return Error(log::cat(who, ": mode ", log::hex(w.mode()), " beyond S_IFMT"));
+        if (w.handle().size() > MAX_HANDLE_SZ)
+            return Error(log::cat(who, ": file handle of ", w.handle().size(), " bytes (at most ", MAX_HANDLE_SZ, ")"));
     }
     return ok();
 }
