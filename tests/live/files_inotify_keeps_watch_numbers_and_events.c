@@ -126,6 +126,7 @@ static void drain(int fd) {
 
 static void setup_watches(void) {
     live_place_fd(LIVE_SETUP(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), IN);
+    LIVE_SETUP(fcntl(IN, F_SETFD, FD_CLOEXEC));  /* dup2 in live_place_fd dropped it */
     wd_a = LIVE_SETUP(inotify_add_watch(IN, dir_a, IN_CREATE | IN_DELETE | IN_ONLYDIR));
     /* Numbers 2..4 used and given back: the next watches are 5 and up. */
     for (int i = 0; i < 3; i++) LIVE_SETUP(inotify_rm_watch(IN, LIVE_SETUP(inotify_add_watch(IN, file_gone, IN_OPEN))));
