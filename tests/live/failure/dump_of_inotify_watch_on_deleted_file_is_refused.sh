@@ -3,8 +3,7 @@
 # was deleted while open (the watch lives on; no path names its target, so
 # the restore could not watch it again) fails with one line on stderr that
 # names the watch and says the file was deleted, writes no inventory.img,
-# and leaves the process running, untraced; a fanotify instance is refused
-# the same way (it is not supported).
+# and leaves the process running, untraced.
 . "$(dirname "$0")/common.sh"
 
 mkdir "$tmp/work"
