@@ -24,7 +24,9 @@
 // the burnt number; the queue is emptied before the instance is handed
 // over, so events of the restored watches during the restore itself are
 // dropped too. Each target is opened (O_PATH, not following a last
-// symlink), checked to be the recorded inode, and watched through
+// symlink), checked to be the recorded inode (device, inode number, and the
+// file handle, whose generation tells a reused inode number apart), and
+// watched through
 // /proc/self/fd/N, so the watch lands on exactly the inode checked (a
 // watched symlink stays the symlink: the magic link leads to it, not
 // through it). IN_MASK_CREATE makes a second watch on one inode an error
