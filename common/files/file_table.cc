@@ -13,6 +13,7 @@
 #include "common/files/build_id.h"
 #include "common/files/epoll.h"
 #include "common/files/eventfd.h"
+#include "common/files/inotify.h"
 #include "common/files/pipe.h"
 #include "common/files/signalfd.h"
 #include "common/files/timerfd.h"
@@ -229,8 +230,11 @@ Result<uint32_t> FileTable::add_fd_of_kind(pid_t pid, int fd, const std::string 
     if (target.rfind("pipe:[", 0) == 0) return add_pipe(pid, fd, link, info, "");
     for (const char *kind : {"eventfd", "signalfd", "timerfd", "eventpoll"})
         if (target == std::string("anon_inode:[") + kind + "]") return add_anon(pid, fd, link, kind, info);
+    if (target == "anon_inode:inotify") return add_anon(pid, fd, link, "inotify", info);
+    if (target == "anon_inode:[fanotify]")
+        return Error("is a fanotify instance (" + target + "): not supported (its marks, and permission events "
+                     "a process may be answering, cannot be restored)");
     if (target.rfind("socket:[", 0) == 0) return add_socket(pid, fd, link, info);
-    // anon_inode:inotify, ...: later issues.
     return Error("is " + target + ": this kind of file is not supported yet");
 }
 
@@ -275,6 +279,8 @@ Result<uint32_t> FileTable::add_anon(pid_t pid, int fd, const std::string &link,
         STASIS_TRY(describe_signalfd(info, e.mutable_signalfd()));
     } else if (kind == "timerfd") {
         STASIS_TRY(describe_timerfd(pid, fd, info, e.mutable_timerfd()));
+    } else if (kind == "inotify") {
+        STASIS_TRY(describe_inotify(pid, fd, info, e.mutable_inotify()));
     } else {
         // Its watch list names fds of whoever added them, not of this process.
         if (in_flight_depth_ > 0) return Error("an epoll instance in flight (SCM_RIGHTS): not supported");

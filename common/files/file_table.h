@@ -70,7 +70,7 @@ private:
                                     const proc::FdInfo &info);
     Result<uint32_t> add_pipe(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info,
                               const std::string &fifo_path);
-    // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>].
+    // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>]; inotify: anon_inode:inotify.
     Result<uint32_t> add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
                               const proc::FdInfo &info);
     // socket:[N]: AF_UNIX only.

@@ -11,6 +11,7 @@
 #include "common/files/build_id.h"
 #include "common/files/epoll.h"
 #include "common/files/eventfd.h"
+#include "common/files/inotify.h"
 #include "common/files/signalfd.h"
 #include "common/files/timerfd.h"
 #include "common/images/checkpoint.h"
@@ -131,6 +132,7 @@ Result<int> recreate_ghost(const images::RegFile &reg, const RestoreFileOptions 
 
 Status validate_files(const std::vector<images::FileEntry> &files, const RestoreFileOptions &opts) {
     for (const auto &f : files) {
+        if (f.has_inotify()) STASIS_TRY(check_inotify_targets(f.inotify()));
         if (f.kind_case() != images::FileEntry::kReg) continue;
         const auto &reg = f.reg();
         if (reg.ghost_id()) continue;  // content comes from the image
@@ -170,6 +172,8 @@ Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &
         case images::FileEntry::kSignalfd: return open_signalfd(entry.signalfd());
         case images::FileEntry::kTimerfd: return open_timerfd(entry.timerfd());
         case images::FileEntry::kEpoll: return open_epoll(entry.epoll());
+        case images::FileEntry::kInotify:
+            return std::move(open_inotify(entry.inotify())).context("file #" + std::to_string(entry.id()));
         default: return Error("file #" + std::to_string(entry.id()) + ": this kind of file cannot be opened alone");
     }
     const auto &reg = entry.reg();

@@ -22,14 +22,16 @@ struct RestoreFileOptions {
 // Checks every file that is reopened by path against the identity the dump
 // recorded: its size always, its ELF build-id (unless --file-validation=size)
 // and its content hash with --file-validation=checksum. The first mismatch
-// refuses the restore, naming the file.
+// refuses the restore, naming the file. Every inotify watch's path must
+// still name the inode it watched (dev and inode).
 Status validate_files(const std::vector<images::FileEntry> &files, const RestoreFileOptions &opts);
 
 // Opens one file description as the dump recorded it: by path (terminals
 // with --shell-job: our own terminal), or recreated from its ghost image
 // (deleted files are recreated at their path and unlinked again; memfds
 // are recreated as memfds). The position is restored. eventfd, signalfd,
-// timerfd and (empty) epoll instances are made anew. Returns the fd.
+// timerfd, (empty) epoll and inotify instances (with their watches) are
+// made anew. Returns the fd.
 // Pipes are opened all ends at once: open_pipe_ends (pipe.h).
 Result<int> open_file(const images::FileEntry &entry, const RestoreFileOptions &opts);
 

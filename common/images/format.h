@@ -51,6 +51,9 @@ inline constexpr size_t kSiginfoSize = 128;                  // sizeof(siginfo_t
 inline constexpr size_t kMaxCommBytes = 15;                  // TASK_COMM_LEN - 1
 inline constexpr size_t kMaxPathBytes = 4096;                // PATH_MAX
 inline constexpr size_t kMaxBuildIdBytes = 64;
+// The highest inotify watch number restored: the restore reaches wd N by
+// adding and removing N-1 throwaway watches at worst (~13 us each: 14 s).
+inline constexpr int32_t kMaxInotifyWd = 1 << 20;
 
 // The decoded 16-byte header.
 struct ImageHeader {

@@ -2,6 +2,8 @@
 // together, unix sockets against their peers, and epoll watches against
 // the fd table that holds them.
 #include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/timerfd.h>
@@ -105,6 +107,31 @@ Status epoll_file(const FileEntry &f, const FileIndex &index) {
             return Error(log::cat("epoll watch #", i, ": file_id ", w.file_id(), " is not in files.img"));
         if (!seen.insert({w.fd(), w.file_id()}).second)
             return Error(log::cat("epoll watch #", i, ": fd ", w.fd(), " watched twice"));
+    }
+    return ok();
+}
+
+// Watches in increasing wd order (the restore adds them so), each a
+// number the kernel can hand out, a mask inotify_add_watch accepts, and an
+// absolute path.
+Status inotify_file(const InotifyFile &in) {
+    STASIS_TRY(status_flags(in.flags()));
+    if (uint32_t(in.watches_size()) > kMaxFdsPerTask)
+        return Error(log::cat(in.watches_size(), " inotify watches (at most ", kMaxFdsPerTask, ")"));
+    constexpr uint32_t kMaskBits = IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK;
+    int32_t last = 0;
+    for (int i = 0; i < in.watches_size(); i++) {
+        const InotifyWatch &w = in.watches(i);
+        std::string who = log::cat("inotify watch #", i, " (wd ", w.wd(), ")");
+        if (w.wd() <= last || w.wd() > kMaxInotifyWd)
+            return Error(log::cat(who, ": wd not in ", last + 1, "..", kMaxInotifyWd, " (increasing order)"));
+        last = w.wd();
+        if (w.mask() & ~kMaskBits) return Error(log::cat(who, ": mask ", log::hex(w.mask()), " has unknown bits"));
+        STASIS_TRY(std::move(name_bytes("path", w.path(), kMaxPathBytes)).context(who));
+        if (w.path().empty() || w.path()[0] != '/') return Error(who + ": path is not absolute");
+        if (w.mode() & ~uint32_t(S_IFMT)) return Error(log::cat(who, ": mode ", log::hex(w.mode()), " beyond S_IFMT"));
+        if (w.handle().size() > MAX_HANDLE_SZ)
+            return Error(log::cat(who, ": file handle of ", w.handle().size(), " bytes (at most ", MAX_HANDLE_SZ, ")"));
     }
     return ok();
 }
@@ -230,6 +257,7 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
         case FileEntry::kTimerfd: return timerfd_file(f.timerfd());
         case FileEntry::kEpoll: return ok();  // after the index is whole: epoll_file
         case FileEntry::kUnixSk: return unix_file(f.unix_sk());  // peers: unix_peer
+        case FileEntry::kInotify: return inotify_file(f.inotify());
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");

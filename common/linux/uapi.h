@@ -93,6 +93,14 @@ STASIS_UAPI_SIZE_CHECK(struct stasis_clone_args, 88);
 #define CLONE_INTO_CGROUP 0x200000000ULL /* 5.7, clone3() only */
 #endif
 
+/* ---- file handles ---------------------------------------------------------- */
+
+/* name_to_handle_at(): the handle fsnotify shows in fdinfo (exportfs_encode_fid),
+ * also on file systems that cannot decode it. */
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200 /* 6.5 */
+#endif
+
 /* ---- pidfd ---------------------------------------------------------------- */
 
 #ifndef PIDFD_NONBLOCK

@@ -66,7 +66,7 @@ FdEntry fd(int32_t n, uint32_t file_id) {
 }
 
 std::vector<FileEntry> sample_files() {
-    std::vector<FileEntry> files(12);
+    std::vector<FileEntry> files(13);
     files[0].set_id(1);
     files[0].mutable_reg()->set_path("/usr/bin/sleeper");
     files[0].mutable_reg()->mutable_identity()->set_size(16384);
@@ -121,6 +121,25 @@ std::vector<FileEntry> sample_files() {
     listener->set_state(UNIX_SK_LISTENING);
     listener->set_name(std::string("\0sample", 7));
     listener->set_backlog(5);
+    // An inotify instance with a directory watch at wd 1 and a one-shot
+    // file watch at wd 7 (numbers 2..6 were given back).
+    files[12].set_id(13);
+    auto *inotify = files[12].mutable_inotify();
+    inotify->set_flags(O_NONBLOCK);
+    auto *dir_watch = inotify->add_watches();
+    dir_watch->set_wd(1);
+    dir_watch->set_mask(0x100);  // IN_CREATE
+    dir_watch->set_path("/tmp/watched");
+    dir_watch->set_dev(0xfe00);
+    dir_watch->set_ino(4242);
+    dir_watch->set_mode(0040000);  // S_IFDIR
+    auto *file_watch = inotify->add_watches();
+    file_watch->set_wd(7);
+    file_watch->set_mask(0x80000002);  // IN_ONESHOT | IN_MODIFY
+    file_watch->set_path("/tmp/watched/log");
+    file_watch->set_dev(0xfe00);
+    file_watch->set_ino(4243);
+    file_watch->set_mode(0100000);  // S_IFREG
     return files;
 }
 
