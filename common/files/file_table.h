@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/dump/dump.h"
+#include "common/files/tcp_socket.h"
 #include "common/images/image_writer.h"
 #include "common/proc/fdinfo.h"
 #include "common/proc/maps.h"
@@ -44,7 +45,8 @@ public:
     Result<uint32_t> add_sysv_shm(pid_t pid, const proc::Mapping &m);
     // Open fd `fd` of pid: a file by path, a pipe or FIFO, an eventfd,
     // signalfd, timerfd or epoll instance (its watched fds added too), an
-    // AF_UNIX socket (its peer resolved by link_unix_peers).
+    // AF_UNIX socket (its peer resolved by link_unix_peers), a TCP socket
+    // (an established one enters repair mode: see tcp_socket.h).
     // Refuses kinds stasis cannot restore yet, by name.
     Result<uint32_t> add_fd(pid_t pid, int fd);
 
@@ -52,6 +54,15 @@ public:
     // id. A socket connected to one outside the tree is refused, naming
     // the process, fd and peer.
     Status link_unix_peers();
+    // Once every fd of the tree is added: the queues and repair state of
+    // every TCP connection.
+    Status read_tcp_connections() { return tcp_.read_connections(entries_); }
+    // The tree goes on (--leave-running): TCP connections leave repair
+    // mode. A FileTable destroyed without close_tcp_silently does it too.
+    Status leave_tcp_repair() { return tcp_.leave_repair(); }
+    // The tree is about to be killed: its TCP connections stay in repair
+    // mode, so that they vanish without a FIN or an RST.
+    void close_tcp_silently() { tcp_.close_silently(); }
 
     std::vector<images::FileEntry> entries() const { return entries_; }
     // Renames the ghost images into place (called once the dump succeeds).
@@ -72,7 +83,7 @@ private:
     // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>].
     Result<uint32_t> add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
                               const proc::FdInfo &info);
-    // socket:[N]: AF_UNIX only.
+    // socket:[N]: AF_UNIX, or TCP over AF_INET/AF_INET6.
     Result<uint32_t> add_socket(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info);
     // The entry of the description fd `fd` of pid shares with an fd seen
     // before (kcmp), or 0.
@@ -95,6 +106,7 @@ private:
     std::set<std::pair<uint64_t, uint64_t>> pipes_with_data_;  // (dev, ino) of pipes whose data is saved
     std::map<uint64_t, uint32_t> unix_by_ino_;                 // socket inode -> file id
     std::map<uint32_t, uint64_t> unix_peer_ino_;               // file id -> its peer's inode
+    TcpSockets tcp_;                                           // copies of the TCP sockets, until the dump ends
 };
 
 }  // namespace stasis::files
