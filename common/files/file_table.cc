@@ -299,7 +299,7 @@ Result<uint32_t> FileTable::add_socket(pid_t pid, int fd, const std::string &lin
     STASIS_ASSIGN(images::Fd copy, std::move(copy_of_socket(pid, fd)).context(sock));
     STASIS_ASSIGN(int family, std::move(socket_family(copy.get())).context(sock));
     if (family == AF_INET || family == AF_INET6) {
-        STASIS_TRY(tcp_.describe(pid, fd, st.st_ino, info, copy, e.mutable_tcp_sk()));
+        STASIS_TRY(TcpSockets::describe(st.st_ino, info, copy, e.mutable_tcp_sk()));
         images::TcpSocketFile sk = e.tcp_sk();
         uint32_t id = push(std::move(e), pid, fd, st.st_dev, st.st_ino);
         STASIS_TRY(tcp_.hold(id, pid, fd, std::move(copy), sk));

@@ -164,10 +164,8 @@ std::string tcp_socket_label(const images::TcpSocketFile &sk) {
     return s;
 }
 
-Status TcpSockets::describe(pid_t pid, int fd, uint64_t ino, const proc::FdInfo &info, const images::Fd &copy,
+Status TcpSockets::describe(uint64_t ino, const proc::FdInfo &info, const images::Fd &copy,
                             images::TcpSocketFile *out) {
-    (void)pid;
-    (void)fd;
     int sock = copy.get();
     STASIS_ASSIGN(int family, socket_family(sock));
     STASIS_ASSIGN(int type, get_int(sock, SOL_SOCKET, SO_TYPE, "SO_TYPE"));

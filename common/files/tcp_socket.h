@@ -62,11 +62,11 @@ public:
     // was called: a failed dump leaves the tree as it was.
     ~TcpSockets();
 
-    // Describes `copy`, fd `fd` of pid, the AF_INET/AF_INET6 socket with
-    // inode `ino`. Refuses what cannot be restored (other protocols, other
-    // states, a listener with connections waiting).
-    Status describe(pid_t pid, int fd, uint64_t ino, const proc::FdInfo &info, const images::Fd &copy,
-                    images::TcpSocketFile *out);
+    // Describes `copy` (of an fd with fdinfo `info`), the AF_INET/AF_INET6
+    // socket with inode `ino`. Refuses what cannot be restored (other
+    // protocols, other states, a listener with connections waiting).
+    static Status describe(uint64_t ino, const proc::FdInfo &info, const images::Fd &copy,
+                           images::TcpSocketFile *out);
     // Keeps the copy of file `file_id` (described above); an established
     // connection enters repair mode here.
     Status hold(uint32_t file_id, pid_t pid, int fd, images::Fd copy, const images::TcpSocketFile &sk);
