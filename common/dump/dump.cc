@@ -308,6 +308,7 @@ Status dump_tree(const DumpOptions &opts) {
         pages.push_back(std::move(pd.pages));
     }
     STASIS_TRY(files.link_unix_peers());
+    STASIS_TRY(files.read_tcp_connections());
     cp.files = files.entries();
 
     auto &inv = cp.inventory;
@@ -347,11 +348,16 @@ Status dump_tree(const DumpOptions &opts) {
     // kernel then takes to free its memory is not time it waits for us).
     double frozen = 0;
     if (opts.leave_running) {
+        // Out of repair mode before the tree runs again (a connection in
+        // repair mode refuses the process's reads and writes).
+        Status repair = files.leave_tcp_repair();
         STASIS_TRY(tree.release());
+        STASIS_TRY(std::move(repair));
         frozen = frozen_ms(frozen_at);
         log::info("dump complete; the tree keeps running");
     } else {
         frozen = frozen_ms(frozen_at);
+        files.close_tcp_silently();
         STASIS_TRY(tree.kill_all());
         log::info("dump complete; the tree was killed");
     }

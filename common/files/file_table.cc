@@ -303,6 +303,16 @@ Result<uint32_t> FileTable::add_socket(pid_t pid, int fd, const std::string &lin
     if (::stat(link.c_str(), &st) != 0) return Error::from_errno("stat " + link);
     if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
     images::FileEntry e;
+    std::string sock = "socket:[" + std::to_string(st.st_ino) + "]";
+    STASIS_ASSIGN(images::Fd copy, std::move(copy_of_socket(pid, fd)).context(sock));
+    STASIS_ASSIGN(int family, std::move(socket_family(copy.get())).context(sock));
+    if (family == AF_INET || family == AF_INET6) {
+        STASIS_TRY(TcpSockets::describe(st.st_ino, info, copy, e.mutable_tcp_sk()));
+        images::TcpSocketFile sk = e.tcp_sk();
+        uint32_t id = push(std::move(e), pid, fd, st.st_dev, st.st_ino);
+        STASIS_TRY(tcp_.hold(id, pid, fd, std::move(copy), sk));
+        return id;
+    }
     uint64_t peer_ino = 0;
     std::vector<InFlight> in_flight;
     STASIS_TRY(describe_unix_socket(pid, fd, st.st_ino, info, e.mutable_unix_sk(), &peer_ino, &in_flight));

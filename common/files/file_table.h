@@ -17,6 +17,7 @@
 
 #include "common/dump/dump.h"
 #include "common/files/unix_socket.h"
+#include "common/files/tcp_socket.h"
 #include "common/images/image_writer.h"
 #include "common/proc/fdinfo.h"
 #include "common/proc/maps.h"
@@ -45,7 +46,8 @@ public:
     Result<uint32_t> add_sysv_shm(pid_t pid, const proc::Mapping &m);
     // Open fd `fd` of pid: a file by path, a pipe or FIFO, an eventfd,
     // signalfd, timerfd or epoll instance (its watched fds added too), an
-    // AF_UNIX socket (its peer resolved by link_unix_peers).
+    // AF_UNIX socket (its peer resolved by link_unix_peers), a TCP socket
+    // (an established one enters repair mode: see tcp_socket.h).
     // Refuses kinds stasis cannot restore yet, by name.
     Result<uint32_t> add_fd(pid_t pid, int fd);
 
@@ -53,6 +55,15 @@ public:
     // id. A socket connected to one outside the tree is refused, naming
     // the process, fd and peer.
     Status link_unix_peers();
+    // Once every fd of the tree is added: the queues and repair state of
+    // every TCP connection.
+    Status read_tcp_connections() { return tcp_.read_connections(entries_); }
+    // The tree goes on (--leave-running): TCP connections leave repair
+    // mode. A FileTable destroyed without close_tcp_silently does it too.
+    Status leave_tcp_repair() { return tcp_.leave_repair(); }
+    // The tree is about to be killed: its TCP connections stay in repair
+    // mode, so that they vanish without a FIN or an RST.
+    void close_tcp_silently() { tcp_.close_silently(); }
 
     std::vector<images::FileEntry> entries() const { return entries_; }
     // Renames the ghost images into place (called once the dump succeeds).
@@ -73,7 +84,7 @@ private:
     // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>]; inotify: anon_inode:inotify.
     Result<uint32_t> add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
                               const proc::FdInfo &info);
-    // socket:[N]: AF_UNIX only.
+    // socket:[N]: AF_UNIX, or TCP over AF_INET/AF_INET6.
     Result<uint32_t> add_socket(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info);
     Status add_in_flight(uint32_t id, std::vector<InFlight> in_flight);
     // The entry of the description fd `fd` of pid shares with an fd seen
@@ -100,6 +111,7 @@ private:
     static constexpr int kMaxInFlightDepth = 4;
     int in_flight_depth_ = 0;
     std::vector<images::Fd> in_flight_fds_;  // this process's copies of descriptors in flight
+    TcpSockets tcp_;                                           // copies of the TCP sockets, until the dump ends
 };
 
 }  // namespace stasis::files

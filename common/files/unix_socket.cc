@@ -201,7 +201,8 @@ Status describe_unix_socket(pid_t pid, int fd, uint64_t ino, const proc::FdInfo 
     STASIS_ASSIGN(images::Fd copy, std::move(copy_of_fd(pid, fd)).context(sock));
     STASIS_ASSIGN(int domain, std::move(int_option(copy.get(), SO_DOMAIN, "SO_DOMAIN")).context(sock));
     if (domain != AF_UNIX)
-        return Error(log::cat(sock, ": a socket of address family ", domain, "; only AF_UNIX sockets are supported"));
+        return Error(log::cat(sock, ": a socket of address family ", domain,
+                              "; only AF_UNIX sockets are supported (and TCP over AF_INET/AF_INET6)"));
     STASIS_ASSIGN(UnixDiag d, unix_diag(ino));
     if (d.type != SOCK_STREAM && d.type != SOCK_DGRAM && d.type != SOCK_SEQPACKET)
         return Error(log::cat(unix_socket_label(ino, d.name), ": socket type ", int(d.type), " not supported"));

@@ -1,5 +1,6 @@
 // Checks of files.img: each kind of file alone, the ends of one pipe
-// together, unix sockets against their peers, and epoll watches against
+// together, unix sockets against their peers, TCP sockets alone (a
+// connection's peer may be outside the tree), and epoll watches against
 // the fd table that holds them.
 #include <fcntl.h>
 #include <sys/inotify.h>
@@ -239,6 +240,63 @@ Status unix_peer(const FileEntry &f, const FileIndex &index, std::set<uint64_t> 
     return ok();
 }
 
+// A TCP socket alone: addresses of its family, a connection exactly when
+// established, queues and negotiated values within what the kernel allows.
+constexpr uint64_t kMaxTcpQueueBytes = 1ull << 30;
+constexpr uint32_t kMaxTcpWscale = 14;  // RFC 7323
+
+Status tcp_address(const TcpSocketFile &t, const char *what, const std::string &addr, uint32_t port) {
+    size_t size = t.family() == AF_INET ? 4 : 16;
+    if (!addr.empty() && addr.size() != size)
+        return Error(log::cat("TCP socket ", what, " address of ", addr.size(), " bytes (want ", size, ")"));
+    if (port > 65535) return Error(log::cat("TCP socket ", what, " port ", port, " beyond 65535"));
+    return ok();
+}
+
+Status tcp_connection(const TcpSocketFile &t) {
+    const TcpConnection &c = t.connection();
+    if (t.local_addr().empty() || t.peer_addr().empty() || !t.local_port() || !t.peer_port())
+        return Error("established TCP socket without both addresses and ports");
+    if (c.send_queue().size() > kMaxTcpQueueBytes || c.recv_queue().size() > kMaxTcpQueueBytes)
+        return Error(log::cat("TCP queues of ", c.send_queue().size(), " and ", c.recv_queue().size(),
+                              " bytes (at most ", kMaxTcpQueueBytes, " each)"));
+    if (c.unsent_bytes() > c.send_queue().size())
+        return Error(log::cat(c.unsent_bytes(), " unsent bytes in a send queue of ", c.send_queue().size()));
+    if (!c.mss_clamp() || c.mss_clamp() > 65535) return Error(log::cat("TCP mss ", c.mss_clamp(), " not in 1..65535"));
+    if (c.snd_wscale() > kMaxTcpWscale || c.rcv_wscale() > kMaxTcpWscale || (!c.wscale_ok() && (c.snd_wscale() || c.rcv_wscale())))
+        return Error(log::cat("TCP window scale ", c.snd_wscale(), "/", c.rcv_wscale(), " (at most ", kMaxTcpWscale,
+                              ", and only when negotiated)"));
+    if (c.max_window() < c.snd_wnd())
+        return Error(log::cat("TCP max_window ", c.max_window(), " below snd_wnd ", c.snd_wnd()));
+    return ok();
+}
+
+Status tcp_file(const TcpSocketFile &t) {
+    if (t.family() != AF_INET && t.family() != AF_INET6)
+        return Error(log::cat("TCP socket of address family ", t.family(), ", not AF_INET or AF_INET6"));
+    STASIS_TRY(status_flags(t.flags()));
+    if ((t.flags() & O_ACCMODE) != O_RDWR) return Error(log::cat("TCP socket flags ", log::hex(t.flags()), " not O_RDWR"));
+    if (!TcpSocketState_IsValid(t.state())) return Error(log::cat("TCP socket state ", int(t.state()), " unknown"));
+    STASIS_TRY(tcp_address(t, "local", t.local_addr(), t.local_port()));
+    STASIS_TRY(tcp_address(t, "peer", t.peer_addr(), t.peer_port()));
+    if (t.family() == AF_INET && (t.ipv6_scope_id() || t.v6only()))
+        return Error("IPv6 scope id or IPV6_V6ONLY on an AF_INET socket");
+    if (t.backlog() > INT32_MAX || t.rcvbuf() > INT32_MAX || t.sndbuf() > INT32_MAX || t.keepidle() > INT32_MAX ||
+        t.keepintvl() > INT32_MAX || t.keepcnt() > INT32_MAX || t.user_timeout() > INT32_MAX ||
+        t.linger_s() > INT32_MAX || t.peek_off() > INT32_MAX)
+        return Error("TCP socket backlog, buffer, keepalive, timeout, linger or peek offset beyond 2^31-1");
+    bool established = t.state() == TCP_SK_ESTABLISHED;
+    if (t.has_connection() != established)
+        return Error(established ? "established TCP socket without its connection state"
+                                 : "connection state on a TCP socket that is not established");
+    if (!established && !t.peer_addr().empty()) return Error("peer address on a TCP socket that is not established");
+    if (t.state() == TCP_SK_LISTENING && (t.local_addr().empty() || !t.local_port()))
+        return Error("listening TCP socket without its address and port");
+    if (t.state() == TCP_SK_UNCONNECTED && t.bound() && t.local_addr().empty())
+        return Error("bound TCP socket without its address");
+    return established ? tcp_connection(t) : ok();
+}
+
 Status file_entry(const FileEntry &f, PipeGroups *groups) {
     switch (f.kind_case()) {
         case FileEntry::kReg: {
@@ -258,6 +316,7 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
         case FileEntry::kEpoll: return ok();  // after the index is whole: epoll_file
         case FileEntry::kUnixSk: return unix_file(f.unix_sk());  // peers: unix_peer
         case FileEntry::kInotify: return inotify_file(f.inotify());
+        case FileEntry::kTcpSk: return tcp_file(f.tcp_sk());
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
@@ -278,9 +337,11 @@ Status files(const std::vector<FileEntry> &files, FileIndex *index) {
         if (!index->emplace(f.id(), &f).second) return Error(log::cat(who, ": id listed twice"));
         STASIS_TRY(std::move(file_entry(f, &groups)).context(who));
     }
-    std::set<uint64_t> unix_inodes;
+    std::set<uint64_t> unix_inodes, tcp_inodes;
     for (size_t i = 0; i < files.size(); i++) {
         std::string who = log::cat("file #", i, " (id ", files[i].id(), ")");
+        if (files[i].has_tcp_sk() && !tcp_inodes.insert(files[i].tcp_sk().ino()).second)
+            return Error(log::cat(who, ": socket:[", files[i].tcp_sk().ino(), "] listed twice"));
         if (files[i].has_epoll()) STASIS_TRY(std::move(epoll_file(files[i], *index)).context(who));
         if (files[i].has_unix_sk()) STASIS_TRY(std::move(unix_peer(files[i], *index, &unix_inodes)).context(who));
     }

@@ -23,6 +23,7 @@
 #include "arch/arch.h"
 #include "common/files/epoll.h"
 #include "common/files/pipe.h"
+#include "common/files/tcp_socket.h"
 #include "common/files/unix_socket.h"
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
@@ -124,6 +125,12 @@ Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t i
         STASIS_ASSIGN(auto sockets, files::open_unix_sockets(cp.files, [&](uint32_t other) {
                           return open_once(files, cp, other, fo, base);
                       }));
+        return place_together(files, std::move(sockets), entry, base);
+    }
+    if (entry.has_tcp_sk()) {
+        // Every TCP socket of the tree at once: listeners before the
+        // connections that share their ports.
+        STASIS_ASSIGN(auto sockets, files::open_tcp_sockets(cp.files));
         return place_together(files, std::move(sockets), entry, base);
     }
     uint32_t ghost = entry.has_reg() ? entry.reg().ghost_id() : 0;

@@ -66,7 +66,7 @@ FdEntry fd(int32_t n, uint32_t file_id) {
 }
 
 std::vector<FileEntry> sample_files() {
-    std::vector<FileEntry> files(13);
+    std::vector<FileEntry> files(15);
     files[0].set_id(1);
     files[0].mutable_reg()->set_path("/usr/bin/sleeper");
     files[0].mutable_reg()->mutable_identity()->set_size(16384);
@@ -121,10 +121,51 @@ std::vector<FileEntry> sample_files() {
     listener->set_state(UNIX_SK_LISTENING);
     listener->set_name(std::string("\0sample", 7));
     listener->set_backlog(5);
+    // A TCP listener on 127.0.0.1:8080, and an IPv6 connection with data
+    // queued both ways.
+    files[12].set_id(13);
+    auto *tcp_listener = files[12].mutable_tcp_sk();
+    tcp_listener->set_ino(7012);
+    tcp_listener->set_family(2);  // AF_INET
+    tcp_listener->set_flags(O_RDWR);
+    tcp_listener->set_state(TCP_SK_LISTENING);
+    tcp_listener->set_local_addr(std::string("\x7f\0\0\x01", 4));
+    tcp_listener->set_local_port(8080);
+    tcp_listener->set_backlog(16);
+    tcp_listener->set_reuseaddr(true);
+    files[13].set_id(14);
+    auto *tcp = files[13].mutable_tcp_sk();
+    tcp->set_ino(7013);
+    tcp->set_family(10);  // AF_INET6
+    tcp->set_flags(O_RDWR | O_NONBLOCK);
+    tcp->set_state(TCP_SK_ESTABLISHED);
+    std::string loopback6(15, '\0');
+    loopback6 += '\x01';
+    tcp->set_local_addr(loopback6);
+    tcp->set_local_port(40000);
+    tcp->set_peer_addr(loopback6);
+    tcp->set_peer_port(8080);
+    tcp->set_nodelay(true);
+    auto *conn = tcp->mutable_connection();
+    conn->set_send_seq(1000);
+    conn->set_send_queue("unacked and unsent");
+    conn->set_unsent_bytes(6);
+    conn->set_recv_seq(0xfffffff0u);  // wraps while the queue is read
+    conn->set_recv_queue("received, not read");
+    conn->set_mss_clamp(65483);
+    conn->set_wscale_ok(true);
+    conn->set_snd_wscale(7);
+    conn->set_rcv_wscale(7);
+    conn->set_sack_ok(true);
+    conn->set_timestamps_ok(true);
+    conn->set_timestamp(123456);
+    conn->set_snd_wnd(65536);
+    conn->set_max_window(65536);
+    conn->set_rcv_wnd(65536);
     // An inotify instance with a directory watch at wd 1 and a one-shot
     // file watch at wd 7 (numbers 2..6 were given back).
-    files[12].set_id(13);
-    auto *inotify = files[12].mutable_inotify();
+    files[14].set_id(15);
+    auto *inotify = files[14].mutable_inotify();
     inotify->set_flags(O_NONBLOCK);
     auto *dir_watch = inotify->add_watches();
     dir_watch->set_wd(1);
