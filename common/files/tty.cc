@@ -68,7 +68,9 @@ Result<dev_t> slave_devpts(int master) {
     return st.st_dev;
 }
 
-bool in_tree(const std::vector<pid_t> &tree, pid_t pid) { return std::find(tree.begin(), tree.end(), pid) != tree.end(); }
+bool in_tree(const std::vector<pid_t> &tree, pid_t pid) {
+    return std::find(tree.begin(), tree.end(), pid) != tree.end();
+}
 
 }  // namespace
 
@@ -109,8 +111,9 @@ Result<PtyHolders> find_pty_holders(const std::vector<pid_t> &tree) {
                 STASIS_ASSIGN(uint32_t index, std::move(master_index(copy.get())).context(who));
                 STASIS_ASSIGN(dev_t dev, std::move(slave_devpts(copy.get())).context(who));
                 if (dev != h.devpts)
-                    return Error(who + ": its pty belongs to a devpts instance other than the one at /dev/pts; "
-                                       "only ptys of /dev/pts can be restored");
+                    return Error(who +
+                                 ": its pty belongs to a devpts instance other than the one at /dev/pts; "
+                                 "only ptys of /dev/pts can be restored");
                 h.master.emplace(index, PtyHolders::At{pid, fd});
             }
         }
@@ -135,7 +138,8 @@ Status check_no_outside_holder(uint32_t index, const PtyHolders &holders, const 
             if (::stat(proc::proc_path(pid_t(pid), "fd/" + std::to_string(fd)).c_str(), &st) != 0) continue;
             if (S_ISCHR(st.st_mode) && st.st_rdev == slave && st.st_dev == holders.devpts) {
                 auto stat = proc::read_stat(pid_t(pid));
-                found = log::cat("process ", pid, stat.ok() ? " (" + stat->comm + ")" : std::string(), " fd ", fd);
+                found = log::cat("process ", pid, stat.ok() ? " (" + stat->comm + ")" : std::string(), " fd ",
+                                 fd);
                 break;
             }
         }
@@ -143,12 +147,14 @@ Status check_no_outside_holder(uint32_t index, const PtyHolders &holders, const 
     }
     ::closedir(proc);
     if (!found.empty())
-        return Error(log::cat("its slave ", pts(index), " is also open in ", found,
-                              ", outside the dumped tree; a pty is restored only when the tree holds both ends"));
+        return Error(
+            log::cat("its slave ", pts(index), " is also open in ", found,
+                     ", outside the dumped tree; a pty is restored only when the tree holds both ends"));
     return ok();
 }
 
-Result<images::TtyInfo> describe_pty(uint32_t index, const PtyHolders &holders, const std::vector<pid_t> &tree) {
+Result<images::TtyInfo> describe_pty(uint32_t index, const PtyHolders &holders,
+                                     const std::vector<pid_t> &tree) {
     const auto &m = holders.master.at(index);
     STASIS_ASSIGN(images::Fd master, copy_fd(m.pid, m.fd));
     images::Fd slave;
@@ -163,15 +169,17 @@ Result<images::TtyInfo> describe_pty(uint32_t index, const PtyHolders &holders, 
     // typed (no newline yet) is not seen, and not saved (docs/design.md).
     STASIS_ASSIGN(int to_master, int_ioctl(master.get(), TIOCINQ, "TIOCINQ on the master"));
     if (to_master > 0)
-        return Error(log::cat(to_master, " bytes written to ", pts(index), " are not read yet from its master (fd ",
-                              m.fd, " of process ", m.pid, "); stasis cannot save data queued in a pty: let it be "
+        return Error(log::cat(to_master, " bytes written to ", pts(index),
+                              " are not read yet from its master (fd ", m.fd, " of process ", m.pid,
+                              "); stasis cannot save data queued in a pty: let it be "
                               "read, then dump again"));
     if (slave.valid()) {
         STASIS_ASSIGN(int to_slave, int_ioctl(slave.get(), TIOCINQ, "TIOCINQ on the slave"));
         if (to_slave > 0)
-            return Error(log::cat(to_slave, " bytes written to the master of ", pts(index),
-                                  " are not read yet from the slave; stasis cannot save data queued in a pty: let "
-                                  "it be read, then dump again"));
+            return Error(
+                log::cat(to_slave, " bytes written to the master of ", pts(index),
+                         " are not read yet from the slave; stasis cannot save data queued in a pty: let "
+                         "it be read, then dump again"));
     }
 
     images::TtyInfo info;
@@ -223,9 +231,10 @@ Result<images::TtyInfo> describe_pty(uint32_t index, const PtyHolders &holders, 
         if (member)
             info.set_foreground_pgid(fg);
         else if (fg > 0)
-            log::warn(pts(index), ": its foreground process group ", fg,
-                      " has no process in the dumped tree; after restore the session leader's group is in the "
-                      "foreground");
+            log::warn(
+                pts(index), ": its foreground process group ", fg,
+                " has no process in the dumped tree; after restore the session leader's group is in the "
+                "foreground");
     }
     return info;
 }
@@ -257,8 +266,9 @@ Result<uint32_t> FileTable::add_tty(pid_t pid, int fd, const std::string &target
     }
     if (!ptys_->master.count(index)) {
         if (kind == TtyKind::pty_slave && !opts_.shell_job)
-            return Error("is " + target + ", a pseudo-terminal whose master no process of the dumped tree holds " +
-                         "(a terminal emulator's, sshd's?); run the process detached from it or pass --shell-job");
+            return Error(
+                "is " + target + ", a pseudo-terminal whose master no process of the dumped tree holds " +
+                "(a terminal emulator's, sshd's?); run the process detached from it or pass --shell-job");
         return 0;
     }
     if (uint32_t id = known_description(pid, fd, st.st_dev, st.st_ino)) return id;
@@ -271,9 +281,10 @@ Result<uint32_t> FileTable::add_tty(pid_t pid, int fd, const std::string &target
         std::string what = "the pty master of " + pts(index);
         if (ptys_->checked_outside.insert(index).second)
             STASIS_TRY(std::move(check_no_outside_holder(index, *ptys_, opts_.tree_pids)).context(what));
-        STASIS_ASSIGN(*tty->mutable_info(), std::move(describe_pty(index, *ptys_, opts_.tree_pids)).context(what));
-        log::debug(what, ": session ", tty->info().session(), ", foreground group ", tty->info().foreground_pgid(),
-                   ", ", tty->info().rows(), "x", tty->info().cols());
+        STASIS_ASSIGN(*tty->mutable_info(),
+                      std::move(describe_pty(index, *ptys_, opts_.tree_pids)).context(what));
+        log::debug(what, ": session ", tty->info().session(), ", foreground group ",
+                   tty->info().foreground_pgid(), ", ", tty->info().rows(), "x", tty->info().cols());
     }
     return push(std::move(e), pid, fd, st.st_dev, st.st_ino);
 }

@@ -49,10 +49,10 @@ struct PtyHolders {
         pid_t pid = 0;
         int fd = -1;
     };
-    dev_t devpts = 0;                            // st_dev of /dev/pts
-    std::map<uint32_t, At> master;               // index -> a holder of its master
-    std::map<uint32_t, At> slave;                // index -> a holder of one of its slaves
-    std::set<uint32_t> checked_outside;          // indexes whose outside holders were looked for
+    dev_t devpts = 0;                    // st_dev of /dev/pts
+    std::map<uint32_t, At> master;       // index -> a holder of its master
+    std::map<uint32_t, At> slave;        // index -> a holder of one of its slaves
+    std::set<uint32_t> checked_outside;  // indexes whose outside holders were looked for
 };
 
 // Scans the fds of `tree` for pty masters and slaves of the devpts mounted
@@ -66,7 +66,8 @@ Status check_no_outside_holder(uint32_t index, const PtyHolders &holders, const 
 // The pair's state through a copy of its master (and of one slave, when
 // the tree holds one); refuses data queued in either direction. `tree`
 // decides which session and foreground group can be restored.
-Result<images::TtyInfo> describe_pty(uint32_t index, const PtyHolders &holders, const std::vector<pid_t> &tree);
+Result<images::TtyInfo> describe_pty(uint32_t index, const PtyHolders &holders,
+                                     const std::vector<pid_t> &tree);
 
 // The controlling terminal of `pid` (its stat's tty_nr) as a pty index, if
 // it is a Unix98 pty slave.

@@ -31,14 +31,14 @@ Result<images::Fd> allocate_pty(uint32_t index, uint32_t flags) {
     for (;;) {
         images::Fd m(::open("/dev/ptmx", int(flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC));
         if (!m.valid())
-            return Error::from_errno(log::cat("open /dev/ptmx (", below.size(), " pairs below index ", index,
-                                              " held meanwhile)"));
+            return Error::from_errno(
+                log::cat("open /dev/ptmx (", below.size(), " pairs below index ", index, " held meanwhile)"));
         unsigned got = 0;
         if (::ioctl(m.get(), TIOCGPTN, &got) != 0) return Error::from_errno("TIOCGPTN");
         if (got == index) return m;
         if (got > index)
-            return Error(log::cat(pts(index), " is in use by another process here (the kernel handed out ", got,
-                                  " instead); close it, or restore where that index is free"));
+            return Error(log::cat(pts(index), " is in use by another process here (the kernel handed out ",
+                                  got, " instead); close it, or restore where that index is free"));
         below.push_back(std::move(m));
     }
 }
@@ -76,7 +76,8 @@ Status set_master_state(int master, const images::TtyInfo &info) {
     ws.ws_ypixel = (unsigned short)info.ypixel();
     if (::ioctl(master, TIOCSWINSZ, &ws) != 0) return Error::from_errno("TIOCSWINSZ");
     if (info.packet()) STASIS_TRY(set_flag(master, TIOCPKT, 1, "packet mode (TIOCPKT)"));
-    if (info.master_exclusive() && ::ioctl(master, TIOCEXCL) != 0) return Error::from_errno("TIOCEXCL on the master");
+    if (info.master_exclusive() && ::ioctl(master, TIOCEXCL) != 0)
+        return Error::from_errno("TIOCEXCL on the master");
     return ok();
 }
 
@@ -97,9 +98,10 @@ Status check_pty_indexes_free(const std::vector<images::FileEntry> &files) {
         if (!f.has_tty() || f.tty().role() != images::TTY_PTY_MASTER) continue;
         struct stat st {};
         if (::stat(pts(f.tty().index()).c_str(), &st) == 0)
-            return Error(log::cat(pts(f.tty().index()),
-                                  " is in use by another process here; the restored tree needs that pty index: "
-                                  "close it, or restore where it is free"));
+            return Error(
+                log::cat(pts(f.tty().index()),
+                         " is in use by another process here; the restored tree needs that pty index: "
+                         "close it, or restore where it is free"));
     }
     return ok();
 }
@@ -122,13 +124,15 @@ Result<std::vector<std::pair<uint32_t, int>>> open_pty_ends(const std::vector<im
         // controlling terminal here; tty_session.cc decides who does.
         int flags = int(f.tty().flags() & (O_ACCMODE | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC;
         images::Fd s(::ioctl(master.get(), TIOCGPTPEER, flags));
-        if (!s.valid()) return Error::from_errno(log::cat(what, ": open the slave (TIOCGPTPEER) for file id ", f.id()));
+        if (!s.valid())
+            return Error::from_errno(log::cat(what, ": open the slave (TIOCGPTPEER) for file id ", f.id()));
         slaves.push_back(std::move(s));
         ends.emplace_back(f.id(), -1);
     }
     if (info.slave_exclusive() && !slaves.empty() && ::ioctl(slaves.front().get(), TIOCEXCL) != 0)
         return Error::from_errno(what + ": TIOCEXCL on the slave");
-    if (info.locked()) STASIS_TRY(std::move(set_flag(master.get(), TIOCSPTLCK, 1, "lock (TIOCSPTLCK)")).context(what));
+    if (info.locked())
+        STASIS_TRY(std::move(set_flag(master.get(), TIOCSPTLCK, 1, "lock (TIOCSPTLCK)")).context(what));
     if ((m->tty().flags() & O_NONBLOCK) && ::fcntl(master.get(), F_SETFL, O_NONBLOCK) != 0)
         return Error::from_errno(what + ": O_NONBLOCK on the master");
     for (size_t i = 0; i < slaves.size(); ++i) ends[i].second = slaves[i].release();
@@ -140,7 +144,8 @@ Result<std::vector<std::pair<uint32_t, int>>> open_pty_ends(const std::vector<im
 Result<int> open_controlling_tty(const images::FileEntry &entry) {
     int flags = int(entry.tty().flags() & (O_ACCMODE | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC;
     int fd = ::open("/dev/tty", flags);
-    if (fd < 0) return Error::from_errno("open /dev/tty (the controlling terminal " + pts(entry.tty().index()) + ")");
+    if (fd < 0)
+        return Error::from_errno("open /dev/tty (the controlling terminal " + pts(entry.tty().index()) + ")");
     return fd;
 }
 

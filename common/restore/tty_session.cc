@@ -27,7 +27,9 @@ Status set_foreground(int master, pid_t pgid) {
     int rc = ::ioctl(master, TIOCSPGRP, &pgid);
     int err = errno;
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    if (rc != 0) return Error::from_errno("make process group " + std::to_string(pgid) + " its foreground (TIOCSPGRP)", err);
+    if (rc != 0)
+        return Error::from_errno("make process group " + std::to_string(pgid) + " its foreground (TIOCSPGRP)",
+                                 err);
     return ok();
 }
 
@@ -43,11 +45,14 @@ Status restore_controlling_tty(ChildArgs &a) {
         if (info.session() == 0 || info.session() != sid) continue;
         std::string what = "pty " + pts(f.tty().index());
         auto master = a.files.by_file.find(f.id());
-        if (master == a.files.by_file.end()) return Error(what + ": its master was not opened before session " + std::to_string(sid) + " formed");
+        if (master == a.files.by_file.end())
+            return Error(what + ": its master was not opened before session " + std::to_string(sid) +
+                         " formed");
         if (sid == pid && ::ioctl(master->second, TIOCSCTTY, 0) != 0)
-            return Error::from_errno(what + ": make it the controlling terminal of session " + std::to_string(sid) +
-                                     " (TIOCSCTTY)");
-        if (info.foreground_pgid() == pgid) STASIS_TRY(std::move(set_foreground(master->second, pgid)).context(what));
+            return Error::from_errno(what + ": make it the controlling terminal of session " +
+                                     std::to_string(sid) + " (TIOCSCTTY)");
+        if (info.foreground_pgid() == pgid)
+            STASIS_TRY(std::move(set_foreground(master->second, pgid)).context(what));
     }
 
     int base = 3;
@@ -60,8 +65,9 @@ Status restore_controlling_tty(ChildArgs &a) {
         std::string what = "fd " + std::to_string(fd.fd()) + ": /dev/tty";
         const images::FileEntry *m = files::pty_master(cp.files, entry.tty().index());
         if (!m || m->tty().info().session() != sid)
-            return Error(what + " was " + pts(entry.tty().index()) + ", which is not the controlling terminal of " +
-                         "session " + std::to_string(sid) + " (opened in another session and inherited?)");
+            return Error(what + " was " + pts(entry.tty().index()) +
+                         ", which is not the controlling terminal of " + "session " + std::to_string(sid) +
+                         " (opened in another session and inherited?)");
         STASIS_ASSIGN(int opened, std::move(files::open_controlling_tty(entry)).context(what));
         int high = ::fcntl(opened, F_DUPFD_CLOEXEC, base);
         int err = errno;

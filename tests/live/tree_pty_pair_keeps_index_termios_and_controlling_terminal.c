@@ -53,8 +53,9 @@ static int int_ioctl(int fd, unsigned long req) {
 
 static bool same_termios(const struct termios *a, const struct termios *b) {
     return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
-           a->c_lflag == b->c_lflag && a->c_line == b->c_line && memcmp(a->c_cc, b->c_cc, sizeof a->c_cc) == 0 &&
-           cfgetispeed(a) == cfgetispeed(b) && cfgetospeed(a) == cfgetospeed(b);
+           a->c_lflag == b->c_lflag && a->c_line == b->c_line &&
+           memcmp(a->c_cc, b->c_cc, sizeof a->c_cc) == 0 && cfgetispeed(a) == cfgetispeed(b) &&
+           cfgetospeed(a) == cfgetospeed(b);
 }
 
 /* Appends one failed check to msg (processes other than the root report
@@ -82,7 +83,8 @@ static void check_slave(char *msg, size_t size, int fd, pid_t sid, pid_t fg) {
          "window size differs");
     note(msg, size, int_ioctl(fd, TIOCGEXCL) == 1, "the slave is no longer exclusive (TIOCGEXCL)");
     pid_t s = -1;
-    note(msg, size, ioctl(fd, TIOCGSID, &s) == 0 && s == sid, "TIOCGSID: not the controlling terminal of the session");
+    note(msg, size, ioctl(fd, TIOCGSID, &s) == 0 && s == sid,
+         "TIOCGSID: not the controlling terminal of the session");
     note(msg, size, tcgetpgrp(fd) == fg, "tcgetpgrp: another foreground group");
     note(msg, size, getsid(0) == sid, "getsid differs");
 }
@@ -102,7 +104,8 @@ _Noreturn static void fg_body(void) {
     struct pollfd p = {.fd = 0, .events = POLLIN};
     char buf[16] = "";
     ssize_t n = poll(&p, 1, 5000) == 1 ? read(0, buf, sizeof buf - 1) : -1;
-    note(msg, sizeof msg, n == 4 && memcmp(buf, "ping", 4) == 0, "the slave did not read 'ping' from the master");
+    note(msg, sizeof msg, n == 4 && memcmp(buf, "ping", 4) == 0,
+         "the slave did not read 'ping' from the master");
     note(msg, sizeof msg, write(3, "pong", 4) == 4, "write to /dev/tty failed");
     write_result("fg", msg[0] ? msg : "ok");
     wait_for("done");
@@ -138,7 +141,8 @@ _Noreturn static void leader_body(int slave) {
     note(msg, sizeof msg, tcgetpgrp(3) == fg, "tcgetpgrp through /dev/tty: another foreground group");
     int fl = fcntl(4, F_GETFL), fl0 = fcntl(0, F_GETFL);
     note(msg, sizeof msg, (fl & O_ACCMODE) == O_RDONLY && (fl & O_NONBLOCK), "fd 4 lost O_RDONLY|O_NONBLOCK");
-    note(msg, sizeof msg, (fl0 & O_ACCMODE) == O_RDWR && !(fl0 & O_NONBLOCK), "fd 0 lost O_RDWR or became non-blocking");
+    note(msg, sizeof msg, (fl0 & O_ACCMODE) == O_RDWR && !(fl0 & O_NONBLOCK),
+         "fd 0 lost O_RDWR or became non-blocking");
     write_result("leader", msg[0] ? msg : "ok");
     int status;
     waitpid(fg, &status, 0);
@@ -194,18 +198,21 @@ int main(int argc, char **argv) {
     live_wait_for_check();
 
     /* The root's own view of its masters. */
-    LIVE_EXPECT(pty_index(MASTER) == expected_index, "master: pty index %d, was %d", pty_index(MASTER), expected_index);
-    LIVE_EXPECT(pty_index(LOCKED_MASTER) == index_b, "locked master: pty index %d, was %d", pty_index(LOCKED_MASTER),
-                index_b);
+    LIVE_EXPECT(pty_index(MASTER) == expected_index, "master: pty index %d, was %d", pty_index(MASTER),
+                expected_index);
+    LIVE_EXPECT(pty_index(LOCKED_MASTER) == index_b, "locked master: pty index %d, was %d",
+                pty_index(LOCKED_MASTER), index_b);
     struct termios now;
-    LIVE_EXPECT(tcgetattr(MASTER, &now) == 0 && same_termios(&now, &expected_termios), "termios through the master differ");
+    LIVE_EXPECT(tcgetattr(MASTER, &now) == 0 && same_termios(&now, &expected_termios),
+                "termios through the master differ");
     LIVE_EXPECT(int_ioctl(MASTER, TIOCGPKT) == 1, "the master left packet mode");
     LIVE_EXPECT(int_ioctl(MASTER, TIOCGPTLCK) == 0, "the master's pty is locked again");
     LIVE_EXPECT(int_ioctl(LOCKED_MASTER, TIOCGPTLCK) == 1, "pty B is no longer locked");
     LIVE_EXPECT(int_ioctl(LOCKED_MASTER, TIOCGEXCL) == 1, "pty B's master is no longer exclusive");
     LIVE_EXPECT(int_ioctl(MASTER, TIOCGEXCL) == 0, "pty A's master became exclusive");
     pid_t sid = -1;
-    LIVE_EXPECT(ioctl(MASTER, TIOCGSID, &sid) == 0 && sid == leader, "TIOCGSID on the master: %d, want %d", sid, leader);
+    LIVE_EXPECT(ioctl(MASTER, TIOCGSID, &sid) == 0 && sid == leader, "TIOCGSID on the master: %d, want %d",
+                sid, leader);
     int fl = fcntl(MASTER, F_GETFL);
     LIVE_EXPECT((fl & O_NONBLOCK) && (fl & O_ACCMODE) == O_RDWR, "master flags 0x%x", fl);
     /* One description at two fds: a change through one shows at the other. */
@@ -233,12 +240,13 @@ int main(int argc, char **argv) {
         snprintf(file, sizeof file, "%s.result", names[i]);
         wait_for(file);
         ssize_t n = live_read_file(live_path(path, sizeof path, file), result, sizeof result);
-        LIVE_EXPECT(n > 0 && strcmp(result, "ok") == 0, "%s: %s", names[i], n > 0 ? result : "no report after restore");
+        LIVE_EXPECT(n > 0 && strcmp(result, "ok") == 0, "%s: %s", names[i],
+                    n > 0 ? result : "no report after restore");
     }
     live_write_file_atomic(live_path(path, sizeof path, "done"), "1", 1);
     int status = 0;
     pid_t r = waitpid(leader, &status, 0);
-    LIVE_EXPECT(r == leader && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the leader ended with status 0x%x",
-                status);
+    LIVE_EXPECT(r == leader && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "the leader ended with status 0x%x", status);
     live_finish();
 }

@@ -4,6 +4,8 @@
  *       stays in this parent, outside the dump, as in a terminal emulator.
  *   pty_end_outside master-inside READY  the child holds the master; this
  *       parent holds the slave.
+ *   pty_end_outside queued READY         holds both ends itself (no child), with
+ *       "ping" written to the master (fd 10) and not read from the slave (fd 11).
  *   pty_end_outside hold-index N READY   holds /dev/pts/N (opens /dev/ptmx until
  *       the kernel hands out N); exits 77 when N is taken already.
  * Writes the child's PID (hold-index: its own) to READY, then sleeps until
@@ -41,7 +43,7 @@ static int hold_index(unsigned want, const char *ready) {
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "hold-index") == 0) return hold_index((unsigned)atoi(argv[2]), argv[3]);
     if (argc != 3) {
-        fprintf(stderr, "usage: %s slave-inside|master-inside READY | hold-index N READY\n", argv[0]);
+        fprintf(stderr, "usage: %s slave-inside|master-inside|queued READY | hold-index N READY\n", argv[0]);
         return 2;
     }
     int master_inside = strcmp(argv[1], "master-inside") == 0;
@@ -49,6 +51,15 @@ int main(int argc, char **argv) {
     if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) return 1;
     int s = open(ptsname(m), O_RDWR | O_NOCTTY);
     if (s < 0) return 1;
+    if (strcmp(argv[1], "queued") == 0) {
+        /* At known numbers: master 10, slave 11. */
+        if (dup2(m, 10) != 10 || dup2(s, 11) != 11) return 1;
+        close(m);
+        close(s);
+        if (write(10, "ping\n", 5) != 5) return 1;
+        write_ready(argv[2], getpid());
+        for (;;) pause();
+    }
     pid_t child = fork();
     if (child < 0) return 1;
     if (child == 0) {
