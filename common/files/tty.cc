@@ -265,6 +265,10 @@ Result<uint32_t> FileTable::add_tty(pid_t pid, int fd, const std::string &target
         role = images::TTY_CONTROLLING;
     }
     if (!ptys_->master.count(index)) {
+        // Reopening /dev/ptmx by path would make a new, unrelated pair.
+        if (kind == TtyKind::pty_master)
+            return Error("is the master of " + pts(index) + ", held where no process of the dumped tree holds it " +
+                         "(a descriptor in flight?): such a pty cannot be restored");
         if (kind == TtyKind::pty_slave && !opts_.shell_job)
             return Error(
                 "is " + target + ", a pseudo-terminal whose master no process of the dumped tree holds " +
