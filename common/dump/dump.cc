@@ -288,6 +288,7 @@ Status dump_tree(const DumpOptions &opts) {
     fopts.validation = opts.file_validation;
     fopts.shell_job = opts.shell_job;
     fopts.ext_unix_sk = opts.ext_unix_sk;
+    for (const auto &p : tree.processes()) fopts.tree_pids.push_back(p.pid);
     files::FileTable files(fopts);
 
     images::Checkpoint cp;

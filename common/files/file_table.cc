@@ -219,7 +219,12 @@ Result<uint32_t> FileTable::add_fd_of_kind(pid_t pid, int fd, const std::string 
                                            const proc::FdInfo &info) {
     if (!target.empty() && target[0] == '/') {
         struct stat st {};
-        if (::stat(link.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+        bool found = ::stat(link.c_str(), &st) == 0;
+        if (found && tty_kind(st) != TtyKind::other) {
+            STASIS_ASSIGN(uint32_t id, add_tty(pid, fd, target, st, info));
+            if (id) return id;  // else a terminal outside the tree: --shell-job
+        }
+        if (found && S_ISFIFO(st.st_mode)) {
             std::string path = target;
             if (strip_deleted(path) || st.st_nlink == 0)
                 return Error("the FIFO " + path + " was deleted while open; it cannot be reopened by path");

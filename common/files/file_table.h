@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/dump/dump.h"
+#include "common/files/tty.h"
 #include "common/files/unix_socket.h"
 #include "common/files/tcp_socket.h"
 #include "common/images/image_writer.h"
@@ -32,6 +34,7 @@ struct FileTableOptions {
     dump::FileValidation validation = dump::FileValidation::build_id;
     bool shell_job = false;
     bool ext_unix_sk = false;  // dgram sockets connected to a named socket outside the tree: kept by name
+    std::vector<pid_t> tree_pids;  // every process of the tree: who holds which end of a pty (tty.h)
 };
 
 class FileTable {
@@ -84,6 +87,10 @@ private:
     // eventfd, signalfd, timerfd, epoll: anon_inode:[<kind>]; inotify: anon_inode:inotify.
     Result<uint32_t> add_anon(pid_t pid, int fd, const std::string &link, const std::string &kind,
                               const proc::FdInfo &info);
+    // A pty master or slave, or /dev/tty, of a pty the tree holds (tty.cc);
+    // 0 when it is a terminal outside the tree.
+    Result<uint32_t> add_tty(pid_t pid, int fd, const std::string &target, const struct stat &st,
+                             const proc::FdInfo &info);
     // socket:[N]: AF_UNIX, or TCP over AF_INET/AF_INET6.
     Result<uint32_t> add_socket(pid_t pid, int fd, const std::string &link, const proc::FdInfo &info);
     Status add_in_flight(uint32_t id, std::vector<InFlight> in_flight);
@@ -112,6 +119,7 @@ private:
     int in_flight_depth_ = 0;
     std::vector<images::Fd> in_flight_fds_;  // this process's copies of descriptors in flight
     TcpSockets tcp_;                                           // copies of the TCP sockets, until the dump ends
+    std::optional<PtyHolders> ptys_;         // found at the first terminal fd
 };
 
 }  // namespace stasis::files

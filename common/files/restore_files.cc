@@ -14,6 +14,7 @@
 #include "common/files/inotify.h"
 #include "common/files/signalfd.h"
 #include "common/files/timerfd.h"
+#include "common/files/tty_restore.h"
 #include "common/images/checkpoint.h"
 #include "common/util/log.h"
 #include "common/util/sha256.h"
@@ -139,7 +140,7 @@ Status validate_files(const std::vector<images::FileEntry> &files, const Restore
         if (opts.shell_job && is_tty_path(reg.path())) continue;
         STASIS_TRY(check_one(reg, opts));
     }
-    return ok();
+    return check_pty_indexes_free(files);
 }
 
 namespace {

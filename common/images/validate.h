@@ -23,6 +23,8 @@ Status pstree(const std::vector<TaskImages> &tasks, const Inventory &inv);
 // files.img: ids unique and non-zero, a known kind each, sane paths, sizes,
 // flags, clocks; the ends of one pipe agree; epoll watches name files.
 Status files(const std::vector<FileEntry> &files, FileIndex *index);
+// The pty entries (validate_tty.cc): one master per pty, carrying its state.
+Status tty_files(const std::vector<FileEntry> &files);
 // Each epoll instance's watches, against the fd table of the first task
 // holding it (the one that adds them at restore): that fd is that file.
 Status epoll_watches(const std::vector<TaskImages> &tasks, const FileIndex &files);

@@ -317,6 +317,7 @@ Status file_entry(const FileEntry &f, PipeGroups *groups) {
         case FileEntry::kUnixSk: return unix_file(f.unix_sk());  // peers: unix_peer
         case FileEntry::kInotify: return inotify_file(f.inotify());
         case FileEntry::kTcpSk: return tcp_file(f.tcp_sk());
+        case FileEntry::kTty: return ok();  // alone and as pairs: tty_files
         // A kind added by a newer stasis leaves the oneof unset here (its
         // field is unknown to this build): refuse it rather than skip a file.
         case FileEntry::KIND_NOT_SET: return Error("no kind this stasis knows (written by a newer stasis?)");
@@ -337,6 +338,7 @@ Status files(const std::vector<FileEntry> &files, FileIndex *index) {
         if (!index->emplace(f.id(), &f).second) return Error(log::cat(who, ": id listed twice"));
         STASIS_TRY(std::move(file_entry(f, &groups)).context(who));
     }
+    STASIS_TRY(tty_files(files));
     std::set<uint64_t> unix_inodes, tcp_inodes;
     for (size_t i = 0; i < files.size(); i++) {
         std::string who = log::cat("file #", i, " (id ", files[i].id(), ")");

@@ -24,6 +24,7 @@
 #include "common/files/epoll.h"
 #include "common/files/pipe.h"
 #include "common/files/tcp_socket.h"
+#include "common/files/tty_restore.h"
 #include "common/files/unix_socket.h"
 #include "common/proc/maps.h"
 #include "common/restore/address_space.h"
@@ -33,6 +34,7 @@
 #include "common/restore/premap.h"
 #include "common/restore/spawn.h"
 #include "common/restore/tree_plan.h"
+#include "common/restore/tty_session.h"
 #include "common/restore/vdso_restore.h"
 #include "common/util/log.h"
 #include "pie/blob.h"
@@ -119,6 +121,11 @@ Result<int> open_once(TreeFiles &files, const images::Checkpoint &cp, uint32_t i
     if (id == 0 || id > cp.files.size()) return Error("file id " + std::to_string(id) + " is not in files.img");
     const auto &entry = cp.files[id - 1];
     if (entry.has_pipe()) return open_pipe_once(files, cp, entry, base);
+    if (files::is_controlling_tty(entry)) return -1;  // opened inside its session: tty_session.cc
+    if (entry.has_tty()) {
+        STASIS_ASSIGN(auto ends, files::open_pty_ends(cp.files, entry));
+        return place_together(files, std::move(ends), entry, base);
+    }
     if (entry.has_unix_sk()) {
         // Every unix socket of the tree at once: peers are made together.
         // Descriptions in flight on their queues are opened on the way.
@@ -475,6 +482,7 @@ Status prepare_memory(ChildArgs &a) {
 Status prepare(ChildArgs &a) {
     STASIS_TRY(join_session(a));
     if (a.index == 0) STASIS_TRY(open_tree_files(a));
+    STASIS_TRY(restore_controlling_tty(a));
     STASIS_TRY(prepare_memory(a));
     // Helpers that exit give their children to this task again.
     if (a.cp->tasks[a.index].core.child_subreaper() && ::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
