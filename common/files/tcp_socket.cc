@@ -77,7 +77,13 @@ Status describe_options(int fd, images::TcpSocketFile *out) {
     STASIS_ASSIGN(int user_timeout, get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT"));
     STASIS_ASSIGN(int rcvbuf, get_int(fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF"));
     STASIS_ASSIGN(int sndbuf, get_int(fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF"));
-    STASIS_ASSIGN(int peek_off, get_int(fd, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF"));
+    // TCP has SO_PEEK_OFF since Linux 6.10; before, nothing to keep.
+    int peek_off = -1;
+    socklen_t peek_len = sizeof peek_off;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &peek_off, &peek_len) != 0) {
+        if (errno != EOPNOTSUPP) return Error::from_errno("getsockopt SO_PEEK_OFF");
+        peek_off = -1;
+    }
     linger lg{};
     socklen_t len = sizeof lg;
     if (::getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) != 0) return Error::from_errno("getsockopt SO_LINGER");

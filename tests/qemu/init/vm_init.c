@@ -141,6 +141,8 @@ static void setup_machine(void) {
     mount_or_die("sysfs", "/sys", "sysfs", NULL);
     mount_or_die("tmpfs", "/tmp", "tmpfs", "mode=1777");
     mount_or_die("tmpfs", "/dev/shm", "tmpfs", "mode=1777");
+    /* Pseudo-terminals: /dev/ptmx needs the devpts instance at /dev/pts. */
+    mount_or_die("devpts", "/dev/pts", "devpts", "ptmxmode=0666,mode=0620");
     mkdir(WORK_ROOT, 0755);
 
     /* A program killed by a signal: the kernel prints where (info level). */
@@ -151,7 +153,7 @@ static void setup_machine(void) {
     if (pf >= 0) close(pf);
     if (pk >= 0) close(pk);
 
-    /* The loopback interface, for the page server's TCP. */
+    /* The loopback interface, for the page server's TCP and the TCP scenarios. */
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
