@@ -32,10 +32,6 @@ static void write_result(const char *name, const char *text) {
     live_write_file_atomic(live_path(path, sizeof path, file), text, strlen(text));
 }
 
-static void wait_for(const char *name) {
-    for (int i = 0; i < 3000 && !live_file_exists(name); ++i) live_sleep_ns(10 * 1000 * 1000);
-}
-
 /* A non-root process: records itself, waits for "verify", checks its own
  * identity against what it recorded, reports, waits for "done". */
 _Noreturn static void member_loop(const char *name) {
@@ -43,13 +39,13 @@ _Noreturn static void member_loop(const char *name) {
     char ready[64];
     snprintf(ready, sizeof ready, "%s.ready", name);
     write_result(ready, "");
-    wait_for("verify");
+    (void)live_wait_for_file("verify");
     char msg[512] = "ok";
     if (getpid() != e.pid || getppid() != e.ppid || getpgid(0) != e.pgid || getsid(0) != e.sid)
         snprintf(msg, sizeof msg, "%s: pid/ppid/pgid/sid %d/%d/%d/%d, was %d/%d/%d/%d", name, getpid(), getppid(),
                  getpgid(0), getsid(0), e.pid, e.ppid, e.pgid, e.sid);
     write_result(name, msg);
-    wait_for("done");
+    (void)live_wait_for_file("done");
     _exit(0);
 }
 
@@ -107,7 +103,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof names / sizeof *names; ++i) {
         char ready[64];
         snprintf(ready, sizeof ready, "%s.ready.result", names[i]);
-        wait_for(ready);
+        (void)live_wait_for_file(ready);
         if (!live_file_exists(ready)) live_fail("setup: %s never got ready", names[i]);
     }
     /* The zombie is a zombie before the dump. */
@@ -128,7 +124,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof names / sizeof *names; ++i) {
         char file[64], text[512] = "";
         snprintf(file, sizeof file, "%s.result", names[i]);
-        wait_for(file);
+        (void)live_wait_for_file(file);
         ssize_t n = live_read_file(live_path(path, sizeof path, file), text, sizeof text);
         LIVE_EXPECT(n > 0 && strcmp(text, "ok") == 0, "%s: %s", names[i], n > 0 ? text : "no report after restore");
     }

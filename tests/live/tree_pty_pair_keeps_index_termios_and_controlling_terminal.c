@@ -37,10 +37,6 @@ static void write_result(const char *name, const char *text) {
     live_write_file_atomic(live_path(path, sizeof path, file), text, strlen(text));
 }
 
-static void wait_for(const char *name) {
-    for (int i = 0; i < 3000 && !live_file_exists(name); ++i) live_sleep_ns(10 * 1000 * 1000);
-}
-
 static int pty_index(int master) {
     unsigned n = 0;
     return ioctl(master, TIOCGPTN, &n) == 0 ? (int)n : -1;
@@ -95,7 +91,7 @@ _Noreturn static void fg_body(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setpgid(0, 0);
     write_result("fg.ready", "");
-    wait_for("verify");
+    (void)live_wait_for_file("verify");
     char msg[1024] = "";
     check_slave(msg, sizeof msg, 0, leader_pid, getpid());
     note(msg, sizeof msg, getpgid(0) == getpid(), "not its own group's leader");
@@ -108,7 +104,7 @@ _Noreturn static void fg_body(void) {
          "the slave did not read 'ping' from the master");
     note(msg, sizeof msg, write(3, "pong", 4) == 4, "write to /dev/tty failed");
     write_result("fg", msg[0] ? msg : "ok");
-    wait_for("done");
+    (void)live_wait_for_file("done");
     _exit(0);
 }
 
@@ -132,7 +128,7 @@ _Noreturn static void leader_body(int slave) {
     setpgid(fg, fg);
     if (tcsetpgrp(0, fg) != 0) _exit(6);
     write_result("leader.ready", "");
-    wait_for("verify");
+    (void)live_wait_for_file("verify");
     char msg[1024] = "";
     check_slave(msg, sizeof msg, 0, getpid(), fg);
     struct stat st;
@@ -186,8 +182,8 @@ int main(int argc, char **argv) {
     pid_t leader = LIVE_SETUP(fork());
     if (leader == 0) leader_body(slave);
     close(slave);
-    wait_for("leader.ready.result");
-    wait_for("fg.ready.result");
+    (void)live_wait_for_file("leader.ready.result");
+    (void)live_wait_for_file("fg.ready.result");
     if (!live_file_exists("leader.ready.result") || !live_file_exists("fg.ready.result"))
         live_fail("setup: the session never got ready");
     char path[512], text[32];
@@ -238,7 +234,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < 2; ++i) {
         char file[64], result[1024] = "";
         snprintf(file, sizeof file, "%s.result", names[i]);
-        wait_for(file);
+        (void)live_wait_for_file(file);
         ssize_t n = live_read_file(live_path(path, sizeof path, file), result, sizeof result);
         LIVE_EXPECT(n > 0 && strcmp(result, "ok") == 0, "%s: %s", names[i],
                     n > 0 ? result : "no report after restore");

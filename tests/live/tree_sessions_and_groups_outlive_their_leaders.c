@@ -28,10 +28,6 @@ static void write_result(const char *name, const char *text) {
     live_write_file_atomic(live_path(path, sizeof path, file), text, strlen(text));
 }
 
-static void wait_for(const char *name) {
-    for (int i = 0; i < 3000 && !live_file_exists(name); ++i) live_sleep_ns(10 * 1000 * 1000);
-}
-
 /* Waits until `parent` is its parent (re-parented to the subreaper once
  * the leader exits), records itself, waits for "verify", checks its own
  * identity, reports, waits for "done". The parent-death signal is set only
@@ -44,13 +40,13 @@ _Noreturn static void member_loop(const char *name, pid_t parent, int children) 
     char ready[96];
     snprintf(ready, sizeof ready, "%s.ready", name);
     write_result(ready, "");
-    wait_for("verify");
+    (void)live_wait_for_file("verify");
     char msg[512] = "ok";
     if (getpid() != pid || getppid() != ppid || getpgid(0) != pgid || getsid(0) != sid)
         snprintf(msg, sizeof msg, "%s: pid/ppid/pgid/sid %d/%d/%d/%d, was %d/%d/%d/%d", name, getpid(), getppid(),
                  getpgid(0), getsid(0), pid, ppid, pgid, sid);
     write_result(name, msg);
-    wait_for("done");
+    (void)live_wait_for_file("done");
     /* Reaped before exiting: its parent-death signal would kill it first. */
     for (int status; children > 0; --children)
         if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) _exit(4);
@@ -113,7 +109,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NAMES; ++i) {
         char ready[96];
         snprintf(ready, sizeof ready, "%s.ready.result", names[i]);
-        wait_for(ready);
+        (void)live_wait_for_file(ready);
         if (!live_file_exists(ready)) live_fail("setup: %s never got ready", names[i]);
     }
     live_log("root %d: session leader %d and group leader %d exited", getpid(), leaders[0], leaders[1]);
@@ -130,7 +126,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NAMES; ++i) {
         char file[96], text[512] = "";
         snprintf(file, sizeof file, "%s.result", names[i]);
-        wait_for(file);
+        (void)live_wait_for_file(file);
         ssize_t n = live_read_file(live_path(path, sizeof path, file), text, sizeof text);
         LIVE_EXPECT(n > 0 && strcmp(text, "ok") == 0, "%s: %s", names[i], n > 0 ? text : "no report after restore");
     }

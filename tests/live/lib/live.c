@@ -287,6 +287,14 @@ bool live_file_exists(const char *name) {
     return access(live_path(path, sizeof path, name), F_OK) == 0;
 }
 
+bool live_wait_for_file(const char *name) {
+    for (int i = 0; i < 3000; ++i) {
+        if (live_file_exists(name)) return true;
+        live_sleep_ns(10 * 1000 * 1000);
+    }
+    return live_file_exists(name);
+}
+
 void live_touch(const char *name) {
     char path[512];
     if (live_write_file_atomic(live_path(path, sizeof path, name), "1", 1) != 0)

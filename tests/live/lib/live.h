@@ -100,6 +100,8 @@ ssize_t live_find_nonzero(const void *p, size_t len);
 
 /* WORKDIR/name exists. */
 bool live_file_exists(const char *name);
+/* Waits up to 30 s for WORKDIR/name to exist; whether it does. */
+bool live_wait_for_file(const char *name);
 /* Creates WORKDIR/name (tmp + rename); fails the test when it cannot. */
 void live_touch(const char *name);
 /* Moves fd to descriptor number `at` (dup2 and close; nothing when they

@@ -12,35 +12,14 @@
 #   shell_pipeline_continues.sh --check WORKDIR PID  the verdict (run-scenario.sh --check-cmd)
 set -uo pipefail
 
-# The reader rewrites f with `>`: a read may catch it empty, so retry.
-count() {
-  local v
-  for _ in $(seq 50); do
-    v=$(cat "$1/f" 2>/dev/null)
-    [ -n "$v" ] && { echo "$v"; return; }
-    sleep 0.01
-  done
-  echo 0
-}
+. "$(dirname "$0")/counter_file.sh"
 
 case ${1:-} in
---ready)
-  v=$(count "$2")
-  [ "$v" -ge 5 ] || exit 1
-  echo "$v" >"$2/ready-count"
-  exit 0
-  ;;
+--ready) counter_ready "$2"; exit ;;
 --check)
-  wd=$2 pid=$3
-  v1=$(count "$wd")
-  sleep 0.5
-  v2=$(count "$wd")
-  v0=$(cat "$wd/ready-count")
-  [ -d "/proc/$pid" ] || { echo "the pipeline's shell (PID $pid) is gone"; exit 1; }
-  [ "$v1" -ge "$v0" ] || { echo "the count went back from $v0 to $v1 (restarted from scratch?)"; exit 1; }
-  [ "$v2" -gt "$v1" ] || { echo "the pipeline stopped at $v1"; exit 1; }
-  [ ! -s "$wd/gaps" ] || { echo "lines went wrong in the pipe: $(head -3 "$wd/gaps")"; exit 1; }
-  echo "the pipeline kept flowing: $v0 at ready, $v1, then $v2, no line lost or doubled"
+  why=$(counter_check "$2" "$3" "the pipeline") || { echo "$why"; exit 1; }
+  [ ! -s "$2/gaps" ] || { echo "lines went wrong in the pipe: $(head -3 "$2/gaps")"; exit 1; }
+  echo "$why, no line lost or doubled"
   exit 0
   ;;
 esac
