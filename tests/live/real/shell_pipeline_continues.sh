@@ -23,8 +23,11 @@ case ${1:-} in
   exit 0
   ;;
 esac
+# Both sides are subshells of the shell run-scenario.sh starts and kills:
+# the counting side stops once that shell ($$ in every subshell) is gone,
+# and the reading side then sees the end of the pipe.
 exec sh -c '
-  i=0; while :; do i=$((i+1)); echo "$i"; sleep 0.05; done |
+  i=0; while kill -0 $$ 2>/dev/null; do i=$((i+1)); echo "$i"; sleep 0.05; done |
   { prev=0; while read -r n; do
       [ "$n" = "$((prev + 1))" ] || echo "after $prev came $n" >>"$1/gaps"
       prev=$n; echo "$n" >"$1/f"
