@@ -15,7 +15,7 @@
 namespace stasis::ptrace {
 
 inline constexpr unsigned kMaxStepOutSteps = 20000;
-inline constexpr unsigned kMaxStepOutRuns = 200;
+inline constexpr unsigned kMaxStepOutRuns = 1000;
 inline constexpr unsigned kMaxStackRuns = 20;
 inline constexpr uint64_t kStackScanBytes = 16 * 1024;
 
