@@ -502,6 +502,11 @@ Status prepare(ChildArgs &a) {
     // process must not linger: die with it. (The restorer sets the saved
     // pdeath signal.)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Base pages while memory is filled (inherited by the children this
+    // task forks): a page written where huge pages are on would populate
+    // its whole huge page, and the holes the dump recorded there would come
+    // back resident. The restorer sets the dumped value afterwards.
+    ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
     // Children re-created as zombies exit while this task prepares: their
     // SIGCHLD stays pending (no ptrace stop the engine would have to
     // answer) until the restorer drops it. The saved mask is loaded last.
