@@ -15,6 +15,8 @@
 //                  on the new stack and then exits
 //   pie/text_fill.lds  the no-op that fills gaps in blob code (pie/blob.lds)
 //   syscalls.tbl   syscall numbers
+//   signal_frames.cc  where kernels' signal frames differ (else
+//                  arch/generic/signal_frames.cc: they do not)
 //
 // Shared helpers for the regs.cc files: arch/ptrace_regset.h.
 #pragma once
@@ -114,6 +116,27 @@ struct SyscallInsnForm {
     uint64_t tag;
 };
 std::vector<SyscallInsnForm> syscall_insn_forms();
+
+// ---- signal frames ---------------------------------------------------------------
+
+// A thread checkpointed inside a signal handler has the frame its kernel
+// wrote on a stack; sigreturn reads it back, on the restoring kernel. Two
+// kernels of one arch may lay frames out differently (arm: one built with
+// CONFIG_IWMMXT puts a placeholder iWMMXt block before the VFP block, and
+// one without refuses a frame that has it). The engine finds the frames on
+// each thread's stacks and has them rewritten where this kernel needs it.
+struct SignalFrame {
+    uint64_t at = 0;                  // the frame's ucontext
+    uint64_t size = 0;                // bytes from `at` a rewrite may change
+    uint64_t interrupted_sp = 0;      // the stack pointer sigreturn returns to
+    const char *rewritten = nullptr;  // what was changed, or null
+};
+// Whether a frame another kernel wrote may need rewriting for this one
+// (probed once, with a signal this process sends itself).
+bool signal_frames_may_need_rewriting();
+// Finds the signal frames in `mem` (stack bytes from address `base`) and
+// rewrites in place those this kernel would refuse.
+std::vector<SignalFrame> adapt_signal_frames(std::span<uint8_t> mem, uint64_t base);
 
 // ---- images -------------------------------------------------------------------
 

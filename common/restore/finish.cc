@@ -9,6 +9,7 @@
 #include "common/linux/uapi.h"
 #include "common/parasite/injector.h"
 #include "common/ptrace/ptrace.h"
+#include "common/restore/signal_frames.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
 #include "pie/restorer/plan.h"
@@ -77,6 +78,7 @@ Status run_restorer(pid_t pid, const ChildControl &c) {
 
 Status prepare_resume(pid_t pid, const images::TaskImages &task, const images::CpuFeatures &cpu,
                       const ChildControl &c) {
+    STASIS_TRY(adapt_signal_frames(pid, task));
     // Seize the threads the restorer created; they wait on a futex.
     for (size_t i = 1; i < task.threads.size(); ++i) {
         pid_t tid = task.threads[i].tid();

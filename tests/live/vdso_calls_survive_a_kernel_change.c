@@ -6,7 +6,10 @@
  * with its raw syscall and time never goes back; a thread keeps calling
  * them in a tight loop (so the checkpoint catches it inside the vDSO) while
  * another sends it signals, whose handler runs while it is inside vDSO code
- * and returns into it; backtrace() works in that handler; dladdr() of each
+ * and returns into it; backtrace() works in that handler; a third thread
+ * sits inside a signal handler at every checkpoint and returns from it
+ * after the restore, through the frame the dumping kernel wrote, with the
+ * values it had live across the signal intact; dladdr() of each
  * vDSO function answers as before, and the vDSO's ELF symbol table at the
  * old address still lists the same functions.
  *
@@ -253,6 +256,56 @@ static void *poker(void *arg) {
     return NULL;
 }
 
+/* ---- a thread parked inside a signal handler ---------------------------- */
+
+static atomic_int parked, release_parked;
+static atomic_ulong parked_returns, parked_mismatches;
+static pid_t parker_tid;
+
+static void on_park(int sig) {
+    (void)sig;
+    atomic_store(&parked, 1);
+    while (!atomic_exchange(&release_parked, 0) && !atomic_load(&stop)) live_sleep_ns(1000000);
+    atomic_store(&parked, 0);
+}
+
+/* Values live across the signal, in registers sigreturn reloads from the
+ * frame or on the stack. */
+static __attribute__((noinline)) double parked_round(unsigned k) {
+    double a = k * 3.0, b = k + 0.25, c = k / 7.0;
+    syscall(SYS_tgkill, getpid(), parker_tid, SIGUSR2);
+    return a + b * 2.0 + c * 4.0;
+}
+
+static __attribute__((noinline)) double expected_round(unsigned k) {
+    return k * 3.0 + (k + 0.25) * 2.0 + k / 7.0 * 4.0;
+}
+
+static void *parker(void *arg) {
+    (void)arg;
+    parker_tid = live_gettid();
+    for (unsigned k = 1; !atomic_load(&stop); k++) {
+        if (parked_round(k) != expected_round(k)) atomic_fetch_add(&parked_mismatches, 1);
+        atomic_fetch_add(&parked_returns, 1);
+    }
+    return NULL;
+}
+
+/* The parker is inside its handler (as it was at the checkpoint); let it
+ * return once and wait until it is back inside. */
+static void check_parked(const char *when) {
+    LIVE_EXPECT(atomic_load(&parked), "%s: the thread parked in a signal handler is not in it", when);
+    unsigned long r0 = atomic_load(&parked_returns);
+    atomic_store(&release_parked, 1);
+    for (int i = 0; i < 500 && (atomic_load(&parked_returns) == r0 || !atomic_load(&parked)); i++)
+        live_sleep_ns(10 * 1000000);
+    LIVE_EXPECT(atomic_load(&parked_returns) > r0, "%s: the thread parked in a signal handler never returned from it",
+                when);
+    LIVE_EXPECT(atomic_load(&parked), "%s: the parked thread did not enter its handler again", when);
+    LIVE_EXPECT(atomic_load(&parked_mismatches) == 0, "%s: values live across the parked signal changed (%lu times)",
+                when, atomic_load(&parked_mismatches));
+}
+
 static void find_current_vdso(void) {
     struct live_vma v[512];
     int n = live_read_maps(v, 512);
@@ -305,6 +358,7 @@ static void check_all(const char *when, bool expect_in_vdso) {
     check_functions(when);
     check_symbols(when);
     check_signals_and_progress(when, expect_in_vdso);
+    check_parked(when);
 }
 
 /* In a function of its own: no vDSO address stays in main's frame, where
@@ -337,9 +391,14 @@ int main(int argc, char **argv) {
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
-    pthread_t t1, t2;
-    if (pthread_create(&t1, NULL, looper, NULL) != 0 || pthread_create(&t2, NULL, poker, NULL) != 0)
+    sa.sa_handler = on_park;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t t1, t2, t3;
+    if (pthread_create(&t1, NULL, looper, NULL) != 0 || pthread_create(&t2, NULL, poker, NULL) != 0 ||
+        pthread_create(&t3, NULL, parker, NULL) != 0)
         live_fail("setup: pthread_create failed");
+    for (int i = 0; i < 500 && !atomic_load(&parked); i++) live_sleep_ns(10 * 1000000);
     check_all("before the checkpoint", false);
     /* Signals inside the vDSO are required after the restore only where
      * they happen at all before it (and this arch says where a handler was). */
@@ -365,5 +424,6 @@ int main(int argc, char **argv) {
     atomic_store(&stop, 1);
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
+    pthread_join(t3, NULL);
     live_finish();
 }

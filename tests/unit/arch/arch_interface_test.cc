@@ -8,6 +8,7 @@
 
 #include "images/core.pb.h"
 #include "images/inventory.pb.h"
+#include "own_signal_frame.h"
 
 namespace stasis::arch {
 namespace {
@@ -22,6 +23,24 @@ void set_arch_case(images::ThreadRegs &m, int arch) {
     case images::ARCH_PPC64LE: m.mutable_ppc64le(); break;
     case images::ARCH_S390X: m.mutable_s390x(); break;
     }
+}
+
+TEST(ArchInterface, SignalFramesThisKernelWroteAreLeftAsTheyAre) {
+    test::OwnFrame f = test::own_signal_frame();
+    ASSERT_NE(f.at, 0u) << "the handler did not run";
+    std::vector<uint8_t> mem = f.bytes;
+    for (const SignalFrame &found : adapt_signal_frames(mem, f.at)) {
+        EXPECT_EQ(found.rewritten, nullptr) << "rewrote the frame at " << found.at;
+        EXPECT_GE(found.at, f.at);
+    }
+    EXPECT_EQ(mem, f.bytes);
+}
+
+TEST(ArchInterface, SignalFramesAreNotFoundInMemoryThatHoldsNone) {
+    std::vector<uint8_t> zeros(4096, 0), ones(4096, 0xff);
+    EXPECT_TRUE(adapt_signal_frames(zeros, 0x10000).empty());
+    EXPECT_TRUE(adapt_signal_frames(ones, 0x10000).empty());
+    EXPECT_TRUE(adapt_signal_frames({}, 0x10000).empty());
 }
 
 TEST(ArchInterface, FromImageRefusesEveryOtherArchitecture) {

@@ -3,12 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "arch/arch.h"
 #include "images/core.pb.h"
 #include "images/inventory.pb.h"
+#include "own_signal_frame.h"
 
 namespace stasis::arch {
 namespace {
@@ -154,6 +157,83 @@ TEST(RegsArm, CpuFeaturesRefuseFpStateThisCpuCannotHold) {
     images::CpuFeatures more;
     more.set_hwcap(host | lacking);
     EXPECT_FALSE(check_cpu_features(more).ok());
+}
+
+// Signal frames (arch/arm/signal_frames.cc). uc_regspace sits 232 bytes
+// into the ucontext; blocks are (magic, size, data), ended by a zero magic.
+constexpr size_t kRegspace = 232;
+constexpr uint32_t kDummyMagic = 0xb0d9ed01, kVfpMagic = 0x56465001;
+constexpr uint32_t kPlaceholderSize = 160, kVfpSize = 288;
+
+uint32_t word_at(const std::vector<uint8_t> &m, size_t off) {
+    uint32_t v;
+    std::memcpy(&v, m.data() + off, 4);
+    return v;
+}
+
+TEST(SignalFramesArm, TheFrameThisKernelWroteIsFoundWithTheStackItReturnsTo) {
+    test::OwnFrame f = test::own_signal_frame();
+    uint32_t first = word_at(f.bytes, kRegspace);
+    ASSERT_TRUE(first == kVfpMagic || first == kDummyMagic) << std::hex << first;
+    auto frames = adapt_signal_frames(f.bytes, f.at);
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(frames[0].at, f.at);
+    EXPECT_GT(frames[0].interrupted_sp, f.at) << "the interrupted code's stack is above its frame";
+    EXPECT_EQ(frames[0].rewritten, nullptr);
+}
+
+// A frame as Debian's 6.1 kernel (CONFIG_IWMMXT) writes it for a thread
+// that never used iWMMXt: a placeholder block before the VFP block.
+std::vector<uint8_t> with_placeholder(const std::vector<uint8_t> &frame) {
+    std::vector<uint8_t> m = frame;
+    std::memmove(m.data() + kRegspace + kPlaceholderSize, frame.data() + kRegspace, kVfpSize + 4);
+    std::memset(m.data() + kRegspace, 0, kPlaceholderSize);
+    std::memcpy(m.data() + kRegspace, &kDummyMagic, 4);
+    std::memcpy(m.data() + kRegspace + 4, &kPlaceholderSize, 4);
+    return m;
+}
+
+TEST(SignalFramesArm, APlaceholderBlockIsDroppedOnlyWhereThisKernelWritesNone) {
+    test::OwnFrame f = test::own_signal_frame();
+    if (word_at(f.bytes, kRegspace) != kVfpMagic) GTEST_SKIP() << "this kernel writes the placeholder itself";
+    std::vector<uint8_t> old = with_placeholder(f.bytes);
+    std::vector<uint8_t> m = old;
+    auto frames = adapt_signal_frames(m, f.at);
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(frames[0].at, f.at);
+    RecordProperty("this_kernel_needs_rewriting", signal_frames_may_need_rewriting() ? "yes" : "no");
+    if (signal_frames_may_need_rewriting()) {
+        EXPECT_NE(frames[0].rewritten, nullptr);
+        // The VFP block and the end marker are back where this kernel
+        // reads them, byte for byte; nothing before the regspace moved.
+        EXPECT_TRUE(std::equal(m.begin(), m.begin() + kRegspace + kVfpSize + 4, f.bytes.begin()));
+        EXPECT_TRUE(std::equal(m.begin() + kRegspace + 512, m.end(), old.begin() + kRegspace + 512))
+            << "wrote past the frame";
+    } else {
+        EXPECT_EQ(frames[0].rewritten, nullptr);
+        EXPECT_EQ(m, old);
+    }
+}
+
+TEST(SignalFramesArm, APlaceholderWithoutAVfpBlockAfterItIsNotTakenForAFrame) {
+    test::OwnFrame f = test::own_signal_frame();
+    if (word_at(f.bytes, kRegspace) != kVfpMagic) GTEST_SKIP() << "this kernel writes the placeholder itself";
+    std::vector<uint8_t> m = with_placeholder(f.bytes);
+    uint32_t garbage = 0x12345678;
+    std::memcpy(m.data() + kRegspace + kPlaceholderSize, &garbage, 4);
+    std::vector<uint8_t> before = m;
+    for (const SignalFrame &found : adapt_signal_frames(m, f.at)) EXPECT_NE(found.at, f.at);
+    EXPECT_EQ(m, before);
+}
+
+TEST(SignalFramesArm, AFrameCutOffByTheEndOfTheSearchedMemoryIsNotRead) {
+    test::OwnFrame f = test::own_signal_frame();
+    if (word_at(f.bytes, kRegspace) != kVfpMagic) GTEST_SKIP() << "this kernel writes the placeholder itself";
+    std::vector<uint8_t> m = with_placeholder(f.bytes);
+    m.resize(kRegspace + 300);  // the regspace does not fit
+    std::vector<uint8_t> before = m;
+    EXPECT_TRUE(adapt_signal_frames(m, f.at).empty());
+    EXPECT_EQ(m, before);
 }
 
 }  // namespace
