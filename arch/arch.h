@@ -17,6 +17,8 @@
 //   syscalls.tbl   syscall numbers
 //   signal_frames.cc  where kernels' signal frames differ (else
 //                  arch/generic/signal_frames.cc: they do not)
+//   software_step.cc  breakpoint single steps, where ptrace has none (else
+//                  arch/generic/software_step.cc: ptrace steps)
 //
 // Shared helpers for the regs.cc files: arch/ptrace_regset.h.
 #pragma once
@@ -25,6 +27,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -137,6 +140,23 @@ bool signal_frames_may_need_rewriting();
 // Finds the signal frames in `mem` (stack bytes from address `base`) and
 // rewrites in place those this kernel would refuse.
 std::vector<SignalFrame> adapt_signal_frames(std::span<uint8_t> mem, uint64_t base);
+
+// ---- software single-step ---------------------------------------------------------
+
+// Where ptrace cannot single-step (32-bit arm), one step is made with
+// breakpoints: at every address the instruction at the thread's ip may
+// continue at. `insn` is the breakpoint to write there (the state the code
+// at that address runs in decides which).
+struct Breakpoint {
+    uint64_t addr;
+    std::vector<uint8_t> insn;
+};
+using ReadMem = std::function<bool(uint64_t addr, void *buf, size_t len)>;
+// The breakpoints for one step of a thread with registers `r` (`read`
+// reads its memory: branch targets on the stack or in tables). An error
+// where this arch single-steps with ptrace, or for an instruction whose
+// next address it cannot tell.
+Result<std::vector<Breakpoint>> step_breakpoints(const ThreadRegs &r, const ReadMem &read);
 
 // ---- images -------------------------------------------------------------------
 

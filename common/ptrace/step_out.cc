@@ -121,6 +121,82 @@ Result<Outcome> single_step(pid_t tid, const Ranges &ranges, arch::ThreadRegs &r
     return inside(arch::ip(regs), ranges) ? Outcome::faulted : Outcome::out;
 }
 
+// Puts breakpoints back to the bytes they replaced. Leaving one in the
+// program's code would kill it later: a failure here is an error.
+Status remove_breakpoints(pid_t tid, const std::vector<arch::Breakpoint> &bps,
+                          const std::vector<std::vector<uint8_t>> &saved) {
+    for (size_t i = 0; i < saved.size(); ++i)
+        STASIS_TRY(std::move(write_mem(tid, bps[i].addr, saved[i].data(), saved[i].size()))
+                       .context(log::cat(who(tid), ": remove the step breakpoint at ", log::hex(bps[i].addr))));
+    return ok();
+}
+
+// Single steps made with breakpoints where ptrace has none (32-bit arm):
+// one at each address the next instruction may continue at
+// (arch::step_breakpoints), the thread let go, stopped by the one it
+// reaches, the code put back. `cannot_step` where the first instruction
+// cannot be stepped so; `faulted` where a later one cannot, or the thread
+// got another signal (then its registers are put back as they were).
+Result<Outcome> breakpoint_steps(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &steps) {
+    const arch::ThreadRegs before = regs;
+    const arch::ReadMem read = [tid](uint64_t a, void *b, size_t n) { return read_mem(tid, a, b, n).ok(); };
+    bool in_signal_stop = false;  // else in the PTRACE_EVENT_STOP it was frozen in
+    const unsigned first_step = steps;
+    Outcome outcome = Outcome::out;
+    while (inside(arch::ip(regs), ranges)) {
+        auto bps = arch::step_breakpoints(regs, read);
+        if (!bps.ok() || steps >= kMaxStepOutSteps) {
+            if (bps.ok()) log::debug(who(tid), ": still inside after ", steps, " breakpoint steps");
+            else log::debug(who(tid), ": no breakpoint step at ", log::hex(arch::ip(regs)), ": ", bps.error().message());
+            outcome = steps == first_step ? Outcome::cannot_step : Outcome::faulted;
+            break;
+        }
+        std::vector<std::vector<uint8_t>> saved;
+        Status placed = ok();
+        for (const auto &bp : *bps) {
+            std::vector<uint8_t> orig(bp.insn.size());
+            placed = read_mem(tid, bp.addr, orig.data(), orig.size());
+            if (!placed.ok()) break;
+            saved.push_back(std::move(orig));
+            placed = write_mem(tid, bp.addr, bp.insn.data(), bp.insn.size());
+            if (!placed.ok()) break;
+        }
+        if (!placed.ok()) {
+            STASIS_TRY(remove_breakpoints(tid, *bps, saved));
+            log::debug(who(tid), ": cannot place a step breakpoint: ", placed.error().message());
+            outcome = steps == first_step ? Outcome::cannot_step : Outcome::faulted;
+            break;
+        }
+        ++steps;
+        Status went = cont(tid, 0);
+        Result<Stop> s = went.ok() ? wait_stop(tid, std::chrono::seconds(2)) : Result<Stop>(std::move(went).error());
+        if (!s.ok()) {
+            // It ran past every breakpoint (a conditional one the CPU
+            // skipped): stop it wherever it is.
+            log::debug(who(tid), ": did not reach a step breakpoint: ", s.error().message());
+            Status st = interrupt(tid);
+            s = st.ok() ? wait_stop(tid) : Result<Stop>(std::move(st).error());
+        }
+        STASIS_TRY(remove_breakpoints(tid, *bps, saved));
+        if (!s.ok()) return std::move(s).error();
+        if (s->kind == Stop::Kind::exited || s->kind == Stop::Kind::killed)
+            return Error(who(tid) + " " + s->describe() + " while stepping out of the vDSO");
+        if (s->kind == Stop::Kind::signal && s->sig != SIGTRAP) {
+            log::debug(who(tid), ": ", strsignal(s->sig), " while stepping with breakpoints at ",
+                       log::hex(arch::ip(regs)), "; back to where it was frozen");
+            STASIS_TRY(arch::write_regs(tid, before));
+            regs = before;
+            STASIS_TRY(back_to_event_stop(tid, 0));
+            return Outcome::faulted;
+        }
+        in_signal_stop = s->kind == Stop::Kind::signal;
+        STASIS_ASSIGN(regs, arch::read_regs(tid));
+    }
+    if (in_signal_stop) STASIS_TRY(back_to_event_stop(tid, 0));
+    if (outcome == Outcome::out && inside(arch::ip(regs), ranges)) outcome = Outcome::faulted;
+    return outcome;
+}
+
 // Lets the thread run a moment (alone: the rest of the tree stays frozen)
 // and freezes it again, up to `max` times, until `done` holds: the program
 // running a little longer, as if the freeze had come later.
@@ -147,6 +223,7 @@ Result<bool> leave(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsi
     STASIS_ASSIGN(uint64_t mask, get_sigmask(tid));
     STASIS_TRY(set_sigmask(tid, ~uint64_t(0)));
     auto outcome = single_step(tid, ranges, regs, steps);
+    if (outcome.ok() && *outcome == Outcome::cannot_step) outcome = breakpoint_steps(tid, ranges, regs, steps);
     if (outcome.ok() && *outcome != Outcome::out) {
         // (A sigreturn during these runs, of a handler that was already
         // running, would be undone by putting the mask back: only a handler

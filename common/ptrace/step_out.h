@@ -22,10 +22,13 @@ inline constexpr uint64_t kStackScanBytes = 16 * 1024;
 // `tid` sits in a PTRACE_EVENT_STOP (freeze()). While its instruction
 // pointer lies in one of `ranges`, single-steps it (signals blocked
 // meanwhile: one that arrives stays pending, and is dumped so); then leaves
-// it in a PTRACE_EVENT_STOP again. Where the kernel cannot single-step
-// (32-bit arm) or stepping faults (qemu's s390x emulation), the thread is
-// put back as it was frozen and instead let run alone for a moment and
-// frozen again, up to kMaxStepOutRuns times, until it is caught outside.
+// it in a PTRACE_EVENT_STOP again. Where ptrace cannot single-step (32-bit
+// arm), each step is made with breakpoints at the addresses the next
+// instruction may continue at (arch::step_breakpoints). Where neither
+// works (an instruction the arch cannot tell the successors of) or
+// stepping faults (qemu's s390x emulation), the thread is put back as it
+// was frozen and instead let run alone for a moment and frozen again, up
+// to kMaxStepOutRuns times, until it is caught outside.
 // Then, best effort, while a word of the live stack (up to kStackScanBytes
 // above the stack pointer) points into `ranges` — the signal frame of a
 // handler that interrupted vDSO code resumes there, but it may also be a

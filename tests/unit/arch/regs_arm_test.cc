@@ -236,5 +236,154 @@ TEST(SignalFramesArm, AFrameCutOffByTheEndOfTheSearchedMemoryIsNotRead) {
     EXPECT_EQ(m, before);
 }
 
+// Breakpoint single steps (arch/arm/software_step.cc), on code assembled
+// with arm-linux-gnueabihf-as (the encodings are in the comments).
+struct FakeMemory {
+    std::vector<std::pair<uint64_t, std::vector<uint8_t>>> areas;
+    void put32(uint64_t at, uint32_t v) { put(at, &v, 4); }
+    void put16(uint64_t at, uint16_t v) { put(at, &v, 2); }
+    void put(uint64_t at, const void *p, size_t n) {
+        std::vector<uint8_t> b(n);
+        std::memcpy(b.data(), p, n);
+        areas.emplace_back(at, std::move(b));
+    }
+    ReadMem reader() const {
+        return [this](uint64_t a, void *buf, size_t n) {
+            auto *out = static_cast<uint8_t *>(buf);
+            for (size_t i = 0; i < n; ++i) {
+                bool found = false;
+                for (const auto &[at, b] : areas)
+                    if (a + i >= at && a + i < at + b.size()) {
+                        out[i] = b[a + i - at];
+                        found = true;
+                    }
+                if (!found) return false;
+            }
+            return true;
+        };
+    }
+};
+
+constexpr uint64_t kCode = 0x10000, kStack = 0x7f000;
+const std::vector<uint8_t> kArmBkpt = {0xf0, 0x01, 0xf0, 0xe7}, kThumbBkpt = {0x01, 0xde};
+
+ThreadRegs at(uint64_t pc, bool thumb) {
+    ThreadRegs r{};
+    r.gp.uregs[kArmPc] = pc;
+    r.gp.uregs[kArmSp] = kStack;
+    r.gp.uregs[kArmLr] = 0x20001;  // a Thumb caller
+    r.gp.uregs[kArmCpsr] = 0x10 | (thumb ? kThumb : 0);
+    return r;
+}
+
+std::vector<std::pair<uint64_t, bool>> stops(const Result<std::vector<Breakpoint>> &bps) {
+    std::vector<std::pair<uint64_t, bool>> out;
+    if (!bps.ok()) return out;
+    for (const auto &b : *bps) {
+        EXPECT_TRUE(b.insn == kArmBkpt || b.insn == kThumbBkpt);
+        out.emplace_back(b.addr, b.insn == kThumbBkpt);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+using Stops = std::vector<std::pair<uint64_t, bool>>;
+
+TEST(BreakpointStepArm, AnOrdinaryInstructionStopsAtTheNextOne) {
+    FakeMemory m;
+    m.put32(kCode, 0xe2800001);  // add r0, r0, #1
+    EXPECT_EQ(stops(step_breakpoints(at(kCode, false), m.reader())), (Stops{{kCode + 4, false}}));
+    m.put16(kCode + 0x100, 0x2001);  // movs r0, #1 (Thumb)
+    m.put16(kCode + 0x102, 0xbf00);
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x100, true), m.reader())), (Stops{{kCode + 0x102, true}}));
+}
+
+TEST(BreakpointStepArm, AReturnStopsAtTheCallerInItsState) {
+    FakeMemory m;
+    m.put32(kCode, 0xe12fff1e);  // bx lr (ARM), lr = a Thumb address
+    EXPECT_EQ(stops(step_breakpoints(at(kCode, false), m.reader())), (Stops{{0x20000, true}}));
+    m.put16(kCode + 0x10, 0x4770);  // bx lr (Thumb)
+    m.put16(kCode + 0x12, 0xbf00);
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x10, true), m.reader())), (Stops{{0x20000, true}}));
+}
+
+TEST(BreakpointStepArm, APopIntoPcStopsWhereTheStackSays) {
+    FakeMemory m;
+    m.put32(kStack, 0x1111);       // r4
+    m.put32(kStack + 4, 0x30000);  // pc: an ARM address
+    m.put32(kCode, 0xe8bd8010);    // pop {r4, pc}
+    EXPECT_EQ(stops(step_breakpoints(at(kCode, false), m.reader())), (Stops{{0x30000, false}}));
+    m.put16(kCode + 0x20, 0xbd10);  // pop {r4, pc} (Thumb)
+    m.put16(kCode + 0x22, 0xbf00);
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x20, true), m.reader())), (Stops{{0x30000, false}}));
+    m.put32(kCode + 0x40, 0xe49df004);  // ldr pc, [sp], #4: from sp itself
+    m.put32(kStack, 0x40001);
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x40, false), m.reader())), (Stops{{0x40000, true}}));
+}
+
+TEST(BreakpointStepArm, AConditionalBranchStopsAtBothWays) {
+    FakeMemory m;
+    m.put32(kCode + 8, 0x1a000002);  // bne +16
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 8, false), m.reader())),
+              (Stops{{kCode + 12, false}, {kCode + 0x18, false}}));
+    m.put16(kCode + 0x26, 0xb110);  // cbz r0, 0x2e
+    m.put16(kCode + 0x28, 0xbf00);
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x26, true), m.reader())),
+              (Stops{{kCode + 0x28, true}, {kCode + 0x2e, true}}));
+}
+
+TEST(BreakpointStepArm, AReturnInsideAnItBlockMayFallThrough) {
+    FakeMemory m;
+    m.put16(kCode, 0x4770);  // bx lr, under an IT condition
+    m.put16(kCode + 2, 0xbf00);
+    ThreadRegs r = at(kCode, true);
+    r.gp.uregs[kArmCpsr] |= 0x8u << 10;  // ITSTATE: one conditional instruction left
+    EXPECT_EQ(stops(step_breakpoints(r, m.reader())), (Stops{{kCode + 2, true}, {0x20000, true}}));
+}
+
+TEST(BreakpointStepArm, ATableBranchStopsAtItsEntry) {
+    FakeMemory m;
+    m.put16(kCode + 0x2a, 0xe8df);  // tbb [pc, r0]
+    m.put16(kCode + 0x2c, 0xf000);
+    const uint8_t table[4] = {0, 3, 5, 9};
+    m.put(kCode + 0x2e, table, sizeof table);
+    ThreadRegs r = at(kCode + 0x2a, true);
+    r.gp.uregs[0] = 2;
+    EXPECT_EQ(stops(step_breakpoints(r, m.reader())), (Stops{{kCode + 0x2e + 2 * 5, true}}));
+}
+
+TEST(BreakpointStepArm, ABranchToTheOtherStateStopsInThatState) {
+    FakeMemory m;
+    m.put32(kCode + 0x14, 0xfa000000);  // blx to Thumb at pc + 8
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x14, false), m.reader())), (Stops{{kCode + 0x1c, true}}));
+    m.put16(kCode + 0x2e, 0xf000);  // blx to ARM at Align(pc, 4) + 12
+    m.put16(kCode + 0x30, 0xe806);
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x2e, true), m.reader())), (Stops{{kCode + 0x3c, false}}));
+}
+
+TEST(BreakpointStepArm, LoadsAndMovesIntoPcAreFollowed) {
+    FakeMemory m;
+    m.put32(kCode + 0x20, 0xe593f008);  // ldr pc, [r3, #8]
+    m.put32(0x50008, 0x60000);
+    ThreadRegs r = at(kCode + 0x20, false);
+    r.gp.uregs[3] = 0x50000;
+    EXPECT_EQ(stops(step_breakpoints(r, m.reader())), (Stops{{0x60000, false}}));
+    m.put32(kCode + 0x18, 0xe1a0f00e);  // mov pc, lr
+    EXPECT_EQ(stops(step_breakpoints(at(kCode + 0x18, false), m.reader())), (Stops{{0x20000, true}}));
+}
+
+TEST(BreakpointStepArm, AComputedJumpItCannotFollowIsRefused) {
+    FakeMemory m;
+    m.put32(kCode + 0x1c, 0xe08ff001);  // add pc, pc, r1
+    auto bps = step_breakpoints(at(kCode + 0x1c, false), m.reader());
+    ASSERT_FALSE(bps.ok());
+    EXPECT_NE(bps.error().message().find("add"), std::string::npos) << bps.error().message();
+}
+
+TEST(BreakpointStepArm, UnreadableCodeIsRefused) {
+    FakeMemory m;
+    EXPECT_FALSE(step_breakpoints(at(kCode, false), m.reader()).ok());
+}
+
 }  // namespace
 }  // namespace stasis::arch
