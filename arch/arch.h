@@ -157,6 +157,14 @@ using ReadMem = std::function<bool(uint64_t addr, void *buf, size_t len)>;
 // where this arch single-steps with ptrace, or for an instruction whose
 // next address it cannot tell.
 Result<std::vector<Breakpoint>> step_breakpoints(const ThreadRegs &r, const ReadMem &read);
+// Breakpoints at every address a thread inside some code may return to
+// from it: its link register and the words of its stack (`stack_bytes`
+// above the stack pointer) that `is_code` accepts. With these the thread
+// can leave code it loops in (a seqlock retry that single steps never
+// finish: each is longer than a clock tick) at full speed. An error where
+// this arch single-steps with ptrace.
+Result<std::vector<Breakpoint>> return_breakpoints(const ThreadRegs &r, const ReadMem &read, size_t stack_bytes,
+                                                   const std::function<bool(uint64_t)> &is_code);
 
 // ---- images -------------------------------------------------------------------
 

@@ -203,4 +203,24 @@ Result<std::vector<Breakpoint>> step_breakpoints(const ThreadRegs &r, const Read
     return out;
 }
 
+Result<std::vector<Breakpoint>> return_breakpoints(const ThreadRegs &r, const ReadMem &read, size_t stack_bytes,
+                                                   const std::function<bool(uint64_t)> &is_code) {
+    std::vector<uint32_t> candidates = {uint32_t(r.gp.uregs[kArmLr])};
+    const uint32_t sp = uint32_t(r.gp.uregs[kArmSp]);
+    for (size_t off = 0; off + 4 <= stack_bytes; off += 4) {
+        uint32_t w = 0;
+        if (!read(sp + off, &w, 4)) break;
+        candidates.push_back(w);
+    }
+    std::vector<Breakpoint> out;
+    for (uint32_t c : candidates) {
+        const Target t = interworking(c);
+        // An ARM return address is word-aligned; a Thumb one halfword-aligned.
+        if ((!t.thumb && (t.addr & 3)) || !is_code(t.addr)) continue;
+        if (std::any_of(out.begin(), out.end(), [&](const Breakpoint &b) { return b.addr == t.addr; })) continue;
+        out.push_back({t.addr, t.thumb ? kThumbBreak : kArmBreak});
+    }
+    return out;
+}
+
 }  // namespace stasis::arch

@@ -7,4 +7,9 @@ Result<std::vector<Breakpoint>> step_breakpoints(const ThreadRegs &, const ReadM
     return Error(std::string(kArchName) + " single-steps with ptrace");
 }
 
+Result<std::vector<Breakpoint>> return_breakpoints(const ThreadRegs &, const ReadMem &, size_t,
+                                                   const std::function<bool(uint64_t)> &) {
+    return Error(std::string(kArchName) + " single-steps with ptrace");
+}
+
 }  // namespace stasis::arch

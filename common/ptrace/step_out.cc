@@ -3,13 +3,17 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <map>
 #include <string>
 #include <thread>
 
 #include "arch/arch.h"
+#include "common/proc/maps.h"
 #include "common/ptrace/ptrace.h"
 #include "common/util/log.h"
 
@@ -121,64 +125,102 @@ Result<Outcome> single_step(pid_t tid, const Ranges &ranges, arch::ThreadRegs &r
     return inside(arch::ip(regs), ranges) ? Outcome::faulted : Outcome::out;
 }
 
-// Puts breakpoints back to the bytes they replaced. Leaving one in the
-// program's code would kill it later: a failure here is an error.
+// Puts breakpoints back to the bytes they replaced, last placed first
+// (two may overlap). Leaving one in the program's code would kill it
+// later: a failure here is an error.
 Status remove_breakpoints(pid_t tid, const std::vector<arch::Breakpoint> &bps,
                           const std::vector<std::vector<uint8_t>> &saved) {
-    for (size_t i = 0; i < saved.size(); ++i)
+    for (size_t i = saved.size(); i-- > 0;)
         STASIS_TRY(std::move(write_mem(tid, bps[i].addr, saved[i].data(), saved[i].size()))
-                       .context(log::cat(who(tid), ": remove the step breakpoint at ", log::hex(bps[i].addr))));
+                       .context(log::cat(who(tid), ": remove the breakpoint at ", log::hex(bps[i].addr))));
     return ok();
+}
+
+// Places `bps`, lets the thread go and waits until it stops at one (or,
+// after 2 s, wherever it is: it ran past them, a conditional breakpoint
+// the CPU skipped), then puts the code back. Nothing placed when one
+// cannot be: an error then, the thread not run.
+Result<Stop> run_to_breakpoints(pid_t tid, const std::vector<arch::Breakpoint> &bps) {
+    std::vector<std::vector<uint8_t>> saved;
+    Status placed = ok();
+    for (const auto &bp : bps) {
+        std::vector<uint8_t> orig(bp.insn.size());
+        placed = read_mem(tid, bp.addr, orig.data(), orig.size());
+        if (!placed.ok()) break;
+        saved.push_back(std::move(orig));
+        placed = write_mem(tid, bp.addr, bp.insn.data(), bp.insn.size());
+        if (!placed.ok()) break;
+    }
+    if (!placed.ok()) {
+        STASIS_TRY(remove_breakpoints(tid, bps, saved));
+        return std::move(placed).error();
+    }
+    Status went = cont(tid, 0);
+    Result<Stop> s = went.ok() ? wait_stop(tid, std::chrono::seconds(2)) : Result<Stop>(std::move(went).error());
+    if (!s.ok()) {
+        log::debug(who(tid), ": reached no breakpoint: ", s.error().message());
+        Status st = interrupt(tid);
+        s = st.ok() ? wait_stop(tid) : Result<Stop>(std::move(st).error());
+    }
+    STASIS_TRY(remove_breakpoints(tid, bps, saved));
+    return s;
 }
 
 // Single steps made with breakpoints where ptrace has none (32-bit arm):
 // one at each address the next instruction may continue at
 // (arch::step_breakpoints), the thread let go, stopped by the one it
-// reaches, the code put back. `cannot_step` where the first instruction
-// cannot be stepped so; `faulted` where a later one cannot, or the thread
-// got another signal (then its registers are put back as they were).
+// reaches, the code put back. A thread that comes back to an instruction
+// again and again loops (a seqlock retry that, stepped, always straddles a
+// clock tick): it is run at full speed to a breakpoint at every address it
+// may return to (arch::return_breakpoints) instead. `cannot_step` where the
+// first instruction cannot be stepped so; `faulted` where a later one
+// cannot, or the thread got another signal (then its registers are put
+// back as they were).
 Result<Outcome> breakpoint_steps(pid_t tid, const Ranges &ranges, arch::ThreadRegs &regs, unsigned &steps) {
     const arch::ThreadRegs before = regs;
     const arch::ReadMem read = [tid](uint64_t a, void *b, size_t n) { return read_mem(tid, a, b, n).ok(); };
     bool in_signal_stop = false;  // else in the PTRACE_EVENT_STOP it was frozen in
     const unsigned first_step = steps;
+    std::map<uint64_t, unsigned> visits;
+    bool ran_to_return = false;
     Outcome outcome = Outcome::out;
     while (inside(arch::ip(regs), ranges)) {
-        auto bps = arch::step_breakpoints(regs, read);
-        if (!bps.ok() || steps >= kMaxStepOutSteps) {
-            if (bps.ok()) log::debug(who(tid), ": still inside after ", steps, " breakpoint steps");
-            else log::debug(who(tid), ": no breakpoint step at ", log::hex(arch::ip(regs)), ": ", bps.error().message());
+        Result<std::vector<arch::Breakpoint>> bps = Error("");
+        if (++visits[arch::ip(regs)] > kLoopVisits && ran_to_return) {
+            log::debug(who(tid), ": loops at ", log::hex(arch::ip(regs)), " again after running to its return");
+            outcome = Outcome::faulted;
+            break;
+        }
+        if (visits[arch::ip(regs)] > kLoopVisits) {
+            ran_to_return = true;
+            visits.clear();
+            STASIS_ASSIGN(auto maps, proc::read_maps(tid));
+            auto is_code = [&](uint64_t a) {
+                if (inside(a, ranges)) return false;
+                for (const auto &m : maps)
+                    if (a >= m.start && a < m.end) return (m.prot & PROT_EXEC) != 0;
+                return false;
+            };
+            bps = arch::return_breakpoints(regs, read, kReturnScanBytes, is_code);
+            if (bps.ok())
+                log::debug(who(tid), ": loops at ", log::hex(arch::ip(regs)), "; run to ", bps->size(),
+                           " possible return address(es)");
+        } else {
+            bps = arch::step_breakpoints(regs, read);
+        }
+        if (!bps.ok() || bps->empty() || steps >= kMaxStepOutSteps) {
+            if (!bps.ok()) log::debug(who(tid), ": no breakpoint step at ", log::hex(arch::ip(regs)), ": ", bps.error().message());
+            else log::debug(who(tid), ": still inside after ", steps - first_step, " breakpoint steps");
             outcome = steps == first_step ? Outcome::cannot_step : Outcome::faulted;
             break;
         }
-        std::vector<std::vector<uint8_t>> saved;
-        Status placed = ok();
-        for (const auto &bp : *bps) {
-            std::vector<uint8_t> orig(bp.insn.size());
-            placed = read_mem(tid, bp.addr, orig.data(), orig.size());
-            if (!placed.ok()) break;
-            saved.push_back(std::move(orig));
-            placed = write_mem(tid, bp.addr, bp.insn.data(), bp.insn.size());
-            if (!placed.ok()) break;
-        }
-        if (!placed.ok()) {
-            STASIS_TRY(remove_breakpoints(tid, *bps, saved));
-            log::debug(who(tid), ": cannot place a step breakpoint: ", placed.error().message());
+        auto s = run_to_breakpoints(tid, *bps);
+        if (!s.ok()) {
+            log::debug(who(tid), ": cannot place a breakpoint: ", s.error().message());
             outcome = steps == first_step ? Outcome::cannot_step : Outcome::faulted;
             break;
         }
         ++steps;
-        Status went = cont(tid, 0);
-        Result<Stop> s = went.ok() ? wait_stop(tid, std::chrono::seconds(2)) : Result<Stop>(std::move(went).error());
-        if (!s.ok()) {
-            // It ran past every breakpoint (a conditional one the CPU
-            // skipped): stop it wherever it is.
-            log::debug(who(tid), ": did not reach a step breakpoint: ", s.error().message());
-            Status st = interrupt(tid);
-            s = st.ok() ? wait_stop(tid) : Result<Stop>(std::move(st).error());
-        }
-        STASIS_TRY(remove_breakpoints(tid, *bps, saved));
-        if (!s.ok()) return std::move(s).error();
         if (s->kind == Stop::Kind::exited || s->kind == Stop::Kind::killed)
             return Error(who(tid) + " " + s->describe() + " while stepping out of the vDSO");
         if (s->kind == Stop::Kind::signal && s->sig != SIGTRAP) {

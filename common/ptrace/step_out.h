@@ -18,13 +18,19 @@ inline constexpr unsigned kMaxStepOutSteps = 20000;
 inline constexpr unsigned kMaxStepOutRuns = 1000;
 inline constexpr unsigned kMaxStackRuns = 20;
 inline constexpr uint64_t kStackScanBytes = 16 * 1024;
+// Breakpoint steps: an instruction reached this often means a loop; the
+// stack words searched for return addresses then.
+inline constexpr unsigned kLoopVisits = 3;
+inline constexpr size_t kReturnScanBytes = 512;
 
 // `tid` sits in a PTRACE_EVENT_STOP (freeze()). While its instruction
 // pointer lies in one of `ranges`, single-steps it (signals blocked
 // meanwhile: one that arrives stays pending, and is dumped so); then leaves
 // it in a PTRACE_EVENT_STOP again. Where ptrace cannot single-step (32-bit
 // arm), each step is made with breakpoints at the addresses the next
-// instruction may continue at (arch::step_breakpoints). Where neither
+// instruction may continue at (arch::step_breakpoints), and a thread that
+// loops is run at full speed to breakpoints at the addresses it may return
+// to (arch::return_breakpoints). Where neither
 // works (an instruction the arch cannot tell the successors of) or
 // stepping faults (qemu's s390x emulation), the thread is put back as it
 // was frozen and instead let run alone for a moment and frozen again, up

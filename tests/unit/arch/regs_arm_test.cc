@@ -385,5 +385,17 @@ TEST(BreakpointStepArm, UnreadableCodeIsRefused) {
     EXPECT_FALSE(step_breakpoints(at(kCode, false), m.reader()).ok());
 }
 
+TEST(BreakpointStepArm, ReturnBreakpointsGoWhereTheLinkRegisterAndStackPointIntoCode) {
+    FakeMemory m;
+    const uint32_t words[] = {0x12345678, 0x30000, 0x30002, 0x40001, 0x30000, 0x99999999};
+    m.put(kStack, words, sizeof words);
+    auto is_code = [](uint64_t a) { return (a >= 0x20000 && a < 0x50000); };
+    auto bps = return_breakpoints(at(kCode, false), m.reader(), sizeof words, is_code);
+    ASSERT_TRUE(bps.ok()) << bps.error().message();
+    // lr (Thumb 0x20001), the ARM word 0x30000 once; 0x30002 is no ARM
+    // return address; 0x40001 is Thumb code; the rest is no code.
+    EXPECT_EQ(stops(bps), (Stops{{0x20000, true}, {0x30000, false}, {0x40000, true}}));
+}
+
 }  // namespace
 }  // namespace stasis::arch
