@@ -42,21 +42,24 @@ Status read_stack(pid_t pid, uint64_t addr, std::vector<uint8_t> &buf) {
 
 Status adapt_signal_frames(pid_t pid, const images::TaskImages &task) {
     if (!arch::signal_frames_may_need_rewriting()) return ok();
-    std::deque<uint64_t> starts;
+    // Where to search: from an address up to a limit (0: the end of its
+    // mapping).
+    std::deque<std::pair<uint64_t, uint64_t>> starts;
     for (const auto &tc : task.threads) {
         STASIS_ASSIGN(arch::ThreadRegs regs, arch::from_image(tc.regs()));
-        starts.push_back(arch::sp(regs));
+        starts.emplace_back(arch::sp(regs), 0);
         const auto &ss = tc.sigaltstack();
-        if (ss.size() && !(ss.flags() & SS_DISABLE)) starts.push_back(ss.sp());
+        if (ss.size() && !(ss.flags() & SS_DISABLE)) starts.emplace_back(ss.sp(), ss.sp() + ss.size());
     }
     std::vector<std::pair<uint64_t, uint64_t>> searched;
     size_t rewritten = 0;
     while (!starts.empty()) {
-        uint64_t from = starts.front() & ~uint64_t(7);
+        uint64_t from = starts.front().first & ~uint64_t(7), limit = starts.front().second;
         starts.pop_front();
         const images::Vma *v = vma_at(task, from);
         if (!v || !(v->prot() & PROT_READ) || !(v->prot() & PROT_WRITE)) continue;
         uint64_t to = std::min(v->end(), from + kMaxSearch);
+        if (limit > from) to = std::min(to, limit);
         bool covered = std::any_of(searched.begin(), searched.end(),
                                    [&](const auto &r) { return from >= r.first && to <= r.second; });
         if (covered) continue;
@@ -64,7 +67,7 @@ Status adapt_signal_frames(pid_t pid, const images::TaskImages &task) {
         std::vector<uint8_t> mem(to - from);
         STASIS_TRY(read_stack(pid, from, mem));
         for (const arch::SignalFrame &f : arch::adapt_signal_frames(mem, from)) {
-            starts.push_back(f.interrupted_sp);
+            starts.emplace_back(f.interrupted_sp, 0);
             if (!f.rewritten) continue;
             uint64_t off = f.at - from;
             STASIS_TRY(std::move(ptrace::write_mem(pid, f.at, mem.data() + off, f.size))

@@ -14,10 +14,10 @@
 namespace stasis::restore {
 
 // Rewrites the frames of task `task` (restored as `pid`, its memory in
-// place, every thread stopped) that this kernel would refuse. Stacks are
-// searched from each thread's stack pointer and from its alternate signal
-// stack up to the end of their mappings, and from the stack pointer each
-// frame found returns to (nested handlers).
+// place, every thread stopped) that this kernel would refuse. Searched:
+// from each thread's stack pointer to the end of its mapping, its
+// alternate signal stack, and from the stack pointer each frame found
+// returns to (nested handlers) to the end of that one's mapping.
 Status adapt_signal_frames(pid_t pid, const images::TaskImages &task);
 
 }  // namespace stasis::restore
