@@ -1,9 +1,8 @@
 #include "common/ptrace/step_out.h"
 
 #include <signal.h>
-#include <sys/ptrace.h>
-
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -209,8 +208,10 @@ Result<Outcome> breakpoint_steps(pid_t tid, const Ranges &ranges, arch::ThreadRe
             bps = arch::step_breakpoints(regs, read);
         }
         if (!bps.ok() || bps->empty() || steps >= kMaxStepOutSteps) {
-            if (!bps.ok()) log::debug(who(tid), ": no breakpoint step at ", log::hex(arch::ip(regs)), ": ", bps.error().message());
-            else log::debug(who(tid), ": still inside after ", steps - first_step, " breakpoint steps");
+            if (!bps.ok())
+                log::debug(who(tid), ": no breakpoint step at ", log::hex(arch::ip(regs)), ": ", bps.error().message());
+            else
+                log::debug(who(tid), ": still inside after ", steps - first_step, " breakpoint steps");
             outcome = steps == first_step ? Outcome::cannot_step : Outcome::faulted;
             break;
         }
