@@ -57,6 +57,10 @@ uint64_t ip(const ThreadRegs &r);
 void set_ip(ThreadRegs &r, uint64_t v);
 uint64_t sp(const ThreadRegs &r);
 void set_sp(ThreadRegs &r, uint64_t v);
+// Where a call left its return address (aarch64 x30, arm lr, ppc64le LR,
+// s390x r14); 0, and nothing to set, on x86_64 (calls push it).
+uint64_t link_register(const ThreadRegs &r);
+void set_link_register(ThreadRegs &r, uint64_t v);
 // Return value of the syscall that just completed (at a syscall-exit stop).
 int64_t syscall_result(const ThreadRegs &r);
 // The syscall number at a syscall stop (orig_rax, x8, r7, r0, r1 ...).

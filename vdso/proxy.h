@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,23 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
 // describe_process() and the memory dump see the original layout. Returns
 // whether a proxy was found.
 Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps);
+
+// Signal-return and syscall-restart code (…sigreturn, …sigtramp…,
+// …restart_syscall), which a proxy keeps byte for byte.
+bool keeps_own_code(std::string_view name);
+
+// Dump, before adopt_proxy(): on a proxy, where this kernel's vDSO (behind
+// the proxy) has signal-return code and where the proxy's copy of the
+// original vDSO has the same, as translations. A handler that runs at the
+// dump returns through this kernel's (the kernel put that address in its
+// link register), which a restore on another kernel does not map; the
+// copy's is mapped wherever the original vDSO is. Empty when the process
+// is not on a proxy.
+struct ReturnTwin {
+    uint64_t from = 0, len = 0;  // in this kernel's vDSO
+    uint64_t to = 0;             // the same code in the copy
+};
+Result<std::vector<ReturnTwin>> signal_return_twins(pid_t pid, const std::vector<proc::Mapping> &maps);
 
 // Where vDSO code runs in a process: its [vdso] and, on a proxy, the
 // proxy's copy of the old one (the dump steps threads out of them).

@@ -6,6 +6,7 @@
 
 #include "common/ptrace/ptrace.h"
 #include "common/util/log.h"
+#include "vdso/elf_symbols.h"
 #include "vdso/proxy.h"
 
 namespace stasis::vdso {
@@ -100,6 +101,32 @@ Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const 
     if (mark)
         for (uint32_t i = 0; i < mark->nr_areas; ++i)
             if (mark->areas[i].kind == images::VMA_VDSO) out.push_back({mark->areas[i].start, mark->areas[i].end});
+    return out;
+}
+
+Result<std::vector<ReturnTwin>> signal_return_twins(pid_t pid, const std::vector<proc::Mapping> &maps) {
+    std::vector<ReturnTwin> out;
+    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
+    if (!mark) return out;
+    auto kernel = std::find_if(maps.begin(), maps.end(), [](const proc::Mapping &m) { return m.path == "[vdso]"; });
+    const ProxyMark::Area *copy = nullptr;
+    for (uint32_t i = 0; i < mark->nr_areas; ++i)
+        if (mark->areas[i].kind == images::VMA_VDSO) copy = &mark->areas[i];
+    if (kernel == maps.end() || !copy) return out;
+    auto symbols_at = [pid](uint64_t start, uint64_t len) -> Result<ElfSymbols> {
+        std::vector<uint8_t> image(len);
+        STASIS_TRY(std::move(ptrace::read_mem(pid, start, image.data(), image.size()))
+                       .context(log::cat("read the vDSO image at ", log::hex(start))));
+        return parse_elf_symbols(image);
+    };
+    STASIS_ASSIGN(ElfSymbols now, std::move(symbols_at(kernel->start, kernel->size())).context("this kernel's vDSO"));
+    STASIS_ASSIGN(ElfSymbols orig, std::move(symbols_at(copy->start, copy->end - copy->start)).context("the proxy's copy"));
+    for (const auto &s : now.symbols) {
+        if (!keeps_own_code(s.name)) continue;
+        const ElfSymbol *twin = orig.find(s.name);
+        if (!twin) continue;
+        out.push_back({kernel->start + s.offset, std::max<uint64_t>(s.size, 1), copy->start + twin->offset});
+    }
     return out;
 }
 

@@ -13,19 +13,21 @@
 #include "vdso/elf_symbols.h"
 
 namespace stasis::vdso {
+
+// A position-independent syscall (s390x's __kernel_restart_syscall is 4
+// bytes, too short for any trampoline) that unwinders recognise by its
+// bytes.
+bool keeps_own_code(std::string_view name) {
+    return name.find("sigreturn") != std::string_view::npos || name.find("sigtramp") != std::string_view::npos ||
+           name.find("restart_syscall") != std::string_view::npos;
+}
+
 namespace {
 
 bool stands_in_proxy(images::VmaKind k) {
     return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
 }
 
-// Signal-return and syscall-restart code stays as it is: a position-
-// independent syscall (s390x's __kernel_restart_syscall is 4 bytes, too
-// short for any trampoline) that unwinders recognise by its bytes.
-bool keeps_own_code(std::string_view name) {
-    return name.find("sigreturn") != std::string_view::npos || name.find("sigtramp") != std::string_view::npos ||
-           name.find("restart_syscall") != std::string_view::npos;
-}
 
 constexpr uint64_t kMaxStandInBytes = 4 << 20;
 

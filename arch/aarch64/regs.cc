@@ -210,6 +210,8 @@ uint64_t ip(const ThreadRegs &r) { return r.gp.pc; }
 void set_ip(ThreadRegs &r, uint64_t v) { r.gp.pc = v; }
 uint64_t sp(const ThreadRegs &r) { return r.gp.sp; }
 void set_sp(ThreadRegs &r, uint64_t v) { r.gp.sp = v; }
+uint64_t link_register(const ThreadRegs &r) { return r.gp.regs[30]; }
+void set_link_register(ThreadRegs &r, uint64_t v) { r.gp.regs[30] = v; }
 int64_t syscall_result(const ThreadRegs &r) { return int64_t(r.gp.regs[0]); }
 // NT_ARM_SYSTEM_CALL rather than x8: it is -1 when no syscall is in
 // progress, as orig_rax is on x86_64.

@@ -76,6 +76,8 @@ uint64_t ip(const ThreadRegs &r) { return uint32_t(r.gp.uregs[kArmPc]); }
 void set_ip(ThreadRegs &r, uint64_t v) { r.gp.uregs[kArmPc] = uint32_t(v); }
 uint64_t sp(const ThreadRegs &r) { return uint32_t(r.gp.uregs[kArmSp]); }
 void set_sp(ThreadRegs &r, uint64_t v) { r.gp.uregs[kArmSp] = uint32_t(v); }
+uint64_t link_register(const ThreadRegs &r) { return uint32_t(r.gp.uregs[kArmLr]); }
+void set_link_register(ThreadRegs &r, uint64_t v) { r.gp.uregs[kArmLr] = uint32_t(v); }
 int64_t syscall_result(const ThreadRegs &r) { return int32_t(r.gp.uregs[0]); }
 // EABI passes the number in r7; ptrace offers no readable "syscall in
 // progress" marker on arm (PTRACE_SET_SYSCALL is write-only).

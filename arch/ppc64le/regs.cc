@@ -102,6 +102,8 @@ uint64_t ip(const ThreadRegs &r) { return r.gp.nip; }
 void set_ip(ThreadRegs &r, uint64_t v) { r.gp.nip = v; }
 uint64_t sp(const ThreadRegs &r) { return r.gp.gpr[1]; }
 void set_sp(ThreadRegs &r, uint64_t v) { r.gp.gpr[1] = v; }
+uint64_t link_register(const ThreadRegs &r) { return r.gp.link; }
+void set_link_register(ThreadRegs &r, uint64_t v) { r.gp.link = v; }
 
 // `sc` reports failure with CR0.SO and a positive errno in r3; `scv`
 // returns -errno like other arches.

@@ -74,6 +74,8 @@ uint64_t ip(const ThreadRegs &r) { return r.gp.psw_addr; }
 void set_ip(ThreadRegs &r, uint64_t v) { r.gp.psw_addr = v; }
 uint64_t sp(const ThreadRegs &r) { return r.gp.gprs[15]; }
 void set_sp(ThreadRegs &r, uint64_t v) { r.gp.gprs[15] = v; }
+uint64_t link_register(const ThreadRegs &r) { return r.gp.gprs[14]; }
+void set_link_register(ThreadRegs &r, uint64_t v) { r.gp.gprs[14] = v; }
 int64_t syscall_result(const ThreadRegs &r) { return int64_t(r.gp.gprs[2]); }
 // The syscall the kernel recorded for restart when the signal stop began
 // (int_code, number in its low 16 bits); -1 when none. At syscall-entry and

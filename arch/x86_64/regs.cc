@@ -102,6 +102,9 @@ uint64_t ip(const ThreadRegs &r) { return r.gp.rip; }
 void set_ip(ThreadRegs &r, uint64_t v) { r.gp.rip = v; }
 uint64_t sp(const ThreadRegs &r) { return r.gp.rsp; }
 void set_sp(ThreadRegs &r, uint64_t v) { r.gp.rsp = v; }
+// x86_64 calls push the return address: no link register.
+uint64_t link_register(const ThreadRegs &) { return 0; }
+void set_link_register(ThreadRegs &, uint64_t) {}
 int64_t syscall_result(const ThreadRegs &r) { return int64_t(r.gp.rax); }
 int64_t syscall_nr(const ThreadRegs &r) { return int64_t(r.gp.orig_rax); }
 

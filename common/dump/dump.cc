@@ -7,6 +7,7 @@
 #include "common/dump/dump.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -256,6 +257,60 @@ Status step_out_of_vdso(ptrace::FrozenTree &tree) {
     return ok();
 }
 
+// On a vDSO proxy, a thread inside a signal handler returns through the
+// signal-return code of this kernel's vDSO, which the kernel put in its
+// link register (aarch64, ppc64le and s390x return from handlers through
+// the vDSO) and the handler may have saved on its stack. A restore on
+// another kernel maps the original vDSO, not this one: such return
+// addresses are moved to the same code in the proxy's copy of the
+// original, which is mapped wherever the original vDSO is (and keeps that
+// code byte for byte). A word of the stack is taken for one only when it
+// points into that code exactly.
+Status retarget_signal_returns(ptrace::FrozenTree &tree) {
+    constexpr uint64_t kMaxStack = 8ull << 20;
+    for (auto &p : tree.processes()) {
+        if (p.zombie) continue;
+        STASIS_ASSIGN(auto maps, proc::read_maps(p.pid));
+        STASIS_ASSIGN(auto twins,
+                      std::move(vdso::signal_return_twins(p.pid, maps)).context("process " + std::to_string(p.pid)));
+        if (twins.empty()) continue;
+        auto moved = [&](uint64_t v) -> std::optional<uint64_t> {
+            for (const auto &t : twins)
+                if (v >= t.from && v < t.from + t.len) return t.to + (v - t.from);
+            return std::nullopt;
+        };
+        for (auto &t : p.threads) {
+            unsigned n = 0;
+            if (auto to = moved(arch::link_register(t.regs))) {
+                arch::set_link_register(t.regs, *to);
+                STASIS_TRY(std::move(arch::write_regs(t.tid, t.regs)).context("thread " + std::to_string(t.tid)));
+                ++n;
+            }
+            const uint64_t sp = arch::sp(t.regs);
+            auto m = std::find_if(maps.begin(), maps.end(),
+                                  [&](const proc::Mapping &x) { return sp >= x.start && sp < x.end; });
+            if (m != maps.end() && (m->prot & PROT_READ)) {
+                const uint64_t from = sp & ~uint64_t(sizeof(uintptr_t) - 1);
+                std::vector<uintptr_t> words((std::min(m->end, from + kMaxStack) - from) / sizeof(uintptr_t));
+                STASIS_TRY(std::move(ptrace::read_mem(t.tid, from, words.data(), words.size() * sizeof(uintptr_t)))
+                               .context("thread " + std::to_string(t.tid) + ": read its stack"));
+                for (size_t i = 0; i < words.size(); ++i) {
+                    auto to = moved(uint64_t(words[i]));
+                    if (!to) continue;
+                    uintptr_t w = uintptr_t(*to);
+                    STASIS_TRY(std::move(ptrace::write_mem(t.tid, from + i * sizeof w, &w, sizeof w))
+                                   .context("thread " + std::to_string(t.tid) + ": rewrite a return address"));
+                    ++n;
+                }
+            }
+            if (n)
+                log::info("thread ", t.tid, ": ", n, " return address(es) into this kernel's vDSO signal-return code ",
+                          "moved to the original vDSO's");
+        }
+    }
+    return ok();
+}
+
 Status dump_tree(const DumpOptions &opts) {
     STASIS_TRY(check_target(opts.pid));
     if (opts.images_dir.empty()) return Error("no image directory: give -D DIR");
@@ -281,6 +336,7 @@ Status dump_tree(const DumpOptions &opts) {
     if (tree.processes().front().zombie) return Error("process " + std::to_string(opts.pid) + " is a zombie");
     STASIS_TRY(fault::check("after-seize"));
     STASIS_TRY(step_out_of_vdso(tree));
+    STASIS_TRY(retarget_signal_returns(tree));
 
     files::FileTableOptions fopts;
     fopts.images_dir = opts.images_dir;
