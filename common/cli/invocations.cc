@@ -75,6 +75,7 @@ Result<DumpInvocation> parse_dump(const Args &args, bool pre_dump) {
     inv.options.shell_job = p.flag("shell-job");
     inv.options.track_mem = p.flag("track-mem");
     inv.options.prev_images_dir = p.value("prev-images-dir").value_or("");
+    inv.options.pre_copy = pre_dump || !p.flag("no-pre-copy");
     inv.options.lazy_pages = p.flag("lazy-pages");
     inv.options.ext_unix_sk = !pre_dump && p.flag("ext-unix-sk");
     if (auto mode = p.value("file-validation")) {

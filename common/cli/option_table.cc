@@ -36,6 +36,9 @@ constexpr OptionSpec kDump[] = {
     {"prev-images-dir", 0, "DIR", ValueKind::text,
      "images of the previous pre-dump, absolute or relative to the images directory; pages unchanged since "
      "stay there and the restore reads them from there"},
+    {"no-pre-copy", 0, nullptr, ValueKind::flag,
+     "with --prev-images-dir: save every page written since the parent with the tree frozen, instead of "
+     "first copying them while it runs (into DIR/pre-copy, when the parent's dirty tracking is alive)"},
     {"lazy-pages", 0, nullptr, ValueKind::flag,
      "meant for a lazy restore (recorded in the images; any dump can be restored lazily); with --page-server "
      "the page server stays up to serve the pages"},

@@ -25,6 +25,7 @@
 
 #include "common/dump/dump_steps.h"
 #include "common/dump/incremental.h"
+#include "common/dump/pre_copy.h"
 #include "common/dump/pre_dump.h"
 #include "common/dump/task_state.h"
 #include "common/dump/tracking_keeper.h"
@@ -311,10 +312,11 @@ Status retarget_signal_returns(ptrace::FrozenTree &tree) {
     return ok();
 }
 
-Status dump_tree(const DumpOptions &opts) {
+Status dump_tree(DumpOptions opts) {
     STASIS_TRY(check_target(opts.pid));
     if (opts.images_dir.empty()) return Error("no image directory: give -D DIR");
     STASIS_TRY(prepare_images_dir(opts.images_dir));
+    STASIS_TRY(pre_copy(opts));
     uint32_t page_size = uint32_t(sysconf(_SC_PAGESIZE));
     if (opts.track_mem && !opts.leave_running)
         log::info("--track-mem without --leave-running: the tree is killed, there is nothing to track after");

@@ -24,6 +24,7 @@ struct DumpOptions {
     bool ext_unix_sk = false;        // --ext-unix-sk: dgram sockets connected outside the tree, reconnected by name
     FileValidation file_validation = FileValidation::build_id;  // --file-validation
     std::optional<pageserver::Endpoint> page_server;  // --page-server: pages go there
+    bool pre_copy = true;            // --no-pre-copy clears it (see pre_copy.h)
     bool pre_dump = false;           // set by `stasis pre-dump`
     bool progress = false;           // show progress on the terminal
 };

@@ -68,6 +68,14 @@ Result<std::unique_ptr<Incremental>> Incremental::open(const DumpOptions &opts, 
         log::info("incremental on ", opts.prev_images_dir, " (", inc->parents_.size(),
                   " image director", inc->parents_.size() == 1 ? "y" : "ies", "), changes found by ",
                   mem::dirty_mode_name(inc->collect_));
+        // Where each page of the parent chain lies, before the tree is
+        // frozen (the chain does not change; resolving it took 15 ms of a
+        // 1 GiB process's freeze behind three levels).
+        for (const auto &task : inc->parents_.front().cp.tasks) {
+            if (task.tree.zombie()) continue;
+            pid_t pid = task.tree.pid();
+            STASIS_TRY(inc->load_parent_pages(pid, inc->tasks_[pid]));
+        }
     }
     if (keep_tracking) {
         STASIS_ASSIGN(inc->arm_, mem::choose_dirty_mode());
@@ -81,14 +89,15 @@ Incremental::~Incremental() {
 }
 
 Status Incremental::load_parent_pages(pid_t pid, Task &t) {
-    if (parents_.empty()) return ok();
+    if (t.loaded || parents_.empty()) return ok();
+    t.loaded = true;
     const auto &first = parents_.front().cp;
     const images::TaskImages *mine = nullptr;
     for (const auto &task : first.tasks)
         if (task.tree.pid() == pid && !task.tree.zombie()) mine = &task;
     if (!mine) return ok();  // a task the parent did not have: everything is new
-    std::vector<images::ChainLevel> rest(parents_.begin() + 1, parents_.end());
-    images::TaskPageChain chain = images::task_chain(pid, *mine, rest);
+    images::TaskPageChain chain =
+        images::task_chain(pid, *mine, std::span<const images::ChainLevel>(parents_).subspan(1));
     std::string what = log::cat("the parent images of process ", pid);
     STASIS_ASSIGN(t.parent.sources, std::move(images::resolve_pages(chain, page_size_)).context(what));
     t.parent.data = images::data_ranges(t.parent.sources);

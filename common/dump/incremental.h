@@ -58,6 +58,7 @@ private:
     struct Task {
         mem::ParentPages parent;
         bool has_parent = false;
+        bool loaded = false;  // load_parent_pages() ran
         mem::Ranges dirty;
         std::vector<uint64_t> ours;  // mappings registered with our userfaultfd
         images::Fd uffd;

@@ -58,7 +58,7 @@ Result<std::vector<ChainLevel>> read_parents(const std::string &dir, const Inven
     return chain;
 }
 
-TaskPageChain task_chain(pid_t pid, const TaskImages &own, const std::vector<ChainLevel> &parents) {
+TaskPageChain task_chain(pid_t pid, const TaskImages &own, std::span<const ChainLevel> parents) {
     TaskPageChain c;
     c.pagemaps.push_back(&own.pagemap);
     c.pages_ids.push_back(own.pagemap_head.pages_id());

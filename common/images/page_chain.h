@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ struct TaskPageChain {
 
 // The task's pagemap at each level: `own` (level 0), then each parent that
 // has a task with this pid.
-TaskPageChain task_chain(pid_t pid, const TaskImages &own, const std::vector<ChainLevel> &parents);
+TaskPageChain task_chain(pid_t pid, const TaskImages &own, std::span<const ChainLevel> parents);
 
 // Resolves the pagemap chain into sources, in address order. Entries of
 // level n without IN_PARENT or ZERO take consecutive pages of that level's

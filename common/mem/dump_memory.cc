@@ -191,6 +191,9 @@ Status add_copy_runs(proc::PagemapReader &pm, const proc::PageRun &r, uint64_t p
 // did not change become PAGEMAP_IN_PARENT entries instead.
 class Emitter {
 public:
+    // A pagemap read costs about as much as walking 32 page table entries.
+    static constexpr uint64_t kPiecesPerWholeRead = 32;
+
     Emitter(pid_t pid, proc::PagemapReader &pm, const MemoryDumpContext &ctx, DumpedMemory &out,
             std::vector<CopyRun> &copy)
         : pid_(pid), pm_(pm), page_(pm.page_size()), ctx_(ctx), out_(out), copy_(copy) {}
@@ -216,9 +219,15 @@ public:
             // keep the tree frozen for a full read of its memory.
         }
         if (compare) STASIS_TRY(compare_pages(r, verdict));
-        // One pagemap read for the whole run: its saved pieces are many
-        // and small when a few scattered pages changed.
-        STASIS_TRY(pm_.read(r.start, r.start + r.npages * page_, entries_));
+        // The saved pieces' pagemap entries: one read of the whole run when
+        // they are many, one read per piece when they are few (a few
+        // scattered pages written in a 1 GiB mapping: reading all its
+        // entries walks 262144 page table entries, with the tree frozen).
+        uint64_t pieces = 0;
+        for (uint64_t i = 0; i < r.npages; ++i)
+            if (verdict[i] == 0 && (i == 0 || verdict[i - 1] != 0)) ++pieces;
+        const bool whole = readable && pieces * kPiecesPerWholeRead >= r.npages;
+        if (whole) STASIS_TRY(pm_.read(r.start, r.start + r.npages * page_, entries_));
         for (uint64_t i = 0; i < r.npages;) {
             uint64_t j = i;
             while (j < r.npages && verdict[j] == verdict[i]) ++j;
@@ -231,7 +240,7 @@ public:
                 out_.pagemap.push_back(e);
                 out_.in_parent += piece.npages;
             } else {
-                STASIS_TRY(save(piece, readable, readable ? entries_.data() + i : nullptr));
+                STASIS_TRY(save(piece, readable, whole ? entries_.data() + i : nullptr));
             }
             i = j;
         }

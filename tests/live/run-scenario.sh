@@ -24,7 +24,8 @@
 #                           WORKDIR/phase.i (it changes memory in between). The
 #                           final pages image must be smaller than half of
 #                           pre1's, and the tracking keeper must be gone after
-#                           the dump
+#                           the dump; with that tracking alive, the dump must
+#                           have made its pre-copy pass (images/pre-copy)
 #   --lazy                  restore with --lazy-pages from a `stasis lazy-pages`
 #                           started just before; it must exit by itself (status 0)
 #                           once the program has its memory
@@ -287,6 +288,16 @@ check_incremental() {
   # much or more); not by a fixed factor, pages may be 64 KiB.
   [ "$last" -lt $((first / 4 * 3)) ] ||
     finish FAIL "the dump on top of $pre_dumps pre-dump(s) saved $last bytes, pre-dump 1 saved $first: not incremental"
+  # With the last pre-dump's tracking alive, the dump first copies what
+  # changed while the tree runs (DIR/pre-copy); that pass's keeper must be
+  # gone too.
+  if [ "${#keeper_pids[@]}" -gt 0 ]; then
+    grep -q 'pre-copy pass into' "$workdir/dump.log" ||
+      finish FAIL "no pre-copy pass although pre-dump $pre_dumps's tracking was alive: $(grep -m1 'no pre-copy pass' "$workdir/dump.log")"
+    [ -e "$images/pre-copy/inventory.img" ] || finish FAIL "the pre-copy pass wrote no pre-copy/inventory.img"
+    kp=$(sed -n 's/.*dirty tracking kept by process \([0-9]*\).*/\1/p' "$workdir/dump.log" | head -n1)
+    [ -n "$kp" ] && keeper_pids+=("$kp")
+  fi
   for kp in "${keeper_pids[@]}"; do
     wait_until 10 "tracking keeper $kp to exit" eval "! pid_alive $kp" ||
       finish FAIL "the tracking keeper (PID $kp) still runs after the dump"

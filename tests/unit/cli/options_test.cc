@@ -30,7 +30,16 @@ TEST(DumpOptions, CriuSpellingsFillEveryField) {
     EXPECT_TRUE(o.lazy_pages);
     EXPECT_EQ(o.file_validation, dump::FileValidation::size);
     EXPECT_FALSE(o.pre_dump);
+    EXPECT_TRUE(o.pre_copy);
     EXPECT_FALSE(inv->help);
+}
+
+TEST(DumpOptions, NoPreCopyTurnsThePassOff) {
+    auto inv = parse_dump({"-t", "42", "-D", "/imgs", "--prev-images-dir", "../pre", "--no-pre-copy"}, false);
+    ASSERT_TRUE(inv.ok()) << inv.error().message();
+    EXPECT_FALSE(inv->options.pre_copy);
+    EXPECT_FALSE(parse_dump({"-t", "42", "-D", "/imgs", "--no-pre-copy"}, true).ok())
+        << "pre-dump has no pre-copy pass to turn off";
 }
 
 TEST(DumpOptions, LongFormsWithEqualsAndDefaults) {
