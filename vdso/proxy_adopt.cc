@@ -1,5 +1,6 @@
 // The dump's side of the vDSO proxy: recognising one by its mark.
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cstring>
@@ -17,14 +18,57 @@ bool stands_in_proxy(images::VmaKind k) {
     return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
 }
 
+// Where a mark could be: the end of every small read-only private
+// anonymous mapping.
+bool may_hold_mark(const proc::Mapping &m) {
+    return m.path.empty() && !m.shared && m.prot == PROT_READ && m.size() <= (1u << 20) && m.size() >= sizeof(ProxyMark);
+}
+
+// The mark-sized tails of the candidates, read in batches of one
+// process_vm_readv each (a process with thousands of read-only mappings
+// cost one open of /proc/PID/mem per mapping, three times per dump);
+// `read[i]` says whether candidate i could be read.
+void read_tails(pid_t pid, const std::vector<const proc::Mapping *> &cands, std::vector<ProxyMark> &tails,
+                std::vector<bool> &read) {
+    constexpr size_t kBatch = 1024;  // IOV_MAX
+    tails.assign(cands.size(), ProxyMark{});
+    read.assign(cands.size(), false);
+    std::vector<iovec> local, remote;
+    for (size_t i = 0; i < cands.size();) {
+        size_t n = std::min(kBatch, cands.size() - i);
+        local.resize(n);
+        remote.resize(n);
+        for (size_t k = 0; k < n; ++k) {
+            local[k] = {&tails[i + k], sizeof(ProxyMark)};
+            remote[k] = {reinterpret_cast<void *>(uintptr_t(mark_address(cands[i + k]->end))), sizeof(ProxyMark)};
+        }
+        ssize_t got = process_vm_readv(pid, local.data(), n, remote.data(), n, 0);
+        size_t whole = got > 0 ? size_t(got) / sizeof(ProxyMark) : 0;
+        for (size_t k = 0; k < whole; ++k) read[i + k] = true;
+        if (whole == n) {
+            i += n;
+            continue;
+        }
+        // The one the batch stopped at, alone (through /proc/PID/mem), then on.
+        read[i + whole] = ptrace::read_mem(pid, mark_address(cands[i + whole]->end), &tails[i + whole],
+                                           sizeof(ProxyMark))
+                              .ok();
+        i += whole + 1;
+    }
+}
+
 // The mark of a stasis proxy among the mappings, checked against them.
 Result<std::optional<ProxyMark>> find_mark(pid_t pid, const std::vector<proc::Mapping> &maps) {
-    for (const auto &m : maps) {
-        if (!m.path.empty() || m.shared || m.prot != PROT_READ || m.size() > (1u << 20) || m.size() < sizeof(ProxyMark))
-            continue;
-        ProxyMark mark;
-        if (!ptrace::read_mem(pid, mark_address(m.end), &mark, sizeof mark).ok()) continue;
-        if (std::memcmp(mark.magic, ProxyMark::kMagic, sizeof mark.magic) != 0) continue;
+    std::vector<const proc::Mapping *> cands;
+    for (const auto &m : maps)
+        if (may_hold_mark(m)) cands.push_back(&m);
+    std::vector<ProxyMark> tails;
+    std::vector<bool> read;
+    read_tails(pid, cands, tails, read);
+    for (size_t c = 0; c < cands.size(); ++c) {
+        const proc::Mapping &m = *cands[c];
+        const ProxyMark &mark = tails[c];
+        if (!read[c] || std::memcmp(mark.magic, ProxyMark::kMagic, sizeof mark.magic) != 0) continue;
         if (mark.version != ProxyMark::kVersion || mark.nr_areas == 0 || mark.nr_areas > ProxyMark::kMaxAreas)
             return Error(log::cat("vDSO proxy mark at ", log::hex(m.start), " has version ", mark.version, " and ",
                                   mark.nr_areas, " areas: not one this stasis made"));
