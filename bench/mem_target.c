@@ -8,6 +8,9 @@
  * to VERIFY_FILE.pong (time to first response of a lazy restore).
  * With CHILDREN, it forks that many children after touching its memory;
  * they never write to it (it stays shared copy-on-write) and just sleep.
+ * The ready file says how long mapping and first touching its memory took
+ * ("ready touch_ns=N"): what a restore must at least spend making the same
+ * pages present, the ceiling the benchmarks compare restores with.
  *
  *   mem_target MIB VMAS READY_FILE VERIFY_FILE [CHILDREN]
  */
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static char **areas;
@@ -70,6 +74,8 @@ int main(int argc, char **argv) {
     if (per < (size_t)page) per = (size_t)page;
     areas = calloc((size_t)nareas, sizeof *areas);
     sizes = calloc((size_t)nareas, sizeof *sizes);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; i < nareas; ++i) {
         areas[i] = mmap(NULL, per, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (areas[i] == MAP_FAILED) return 1;
@@ -79,6 +85,8 @@ int main(int argc, char **argv) {
          * the kernel keeps every area a VMA of its own. */
         if (nareas > 1 && (i & 1)) mprotect(areas[i], per, PROT_READ);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long long touch_ns = (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
     long children = argc == 6 ? atol(argv[5]) : 0;
     for (long i = 0; i < children; ++i) {
         pid_t c = fork();
@@ -90,7 +98,9 @@ int main(int argc, char **argv) {
     signal(SIGUSR2, on_usr2);
     char pong[4096];
     snprintf(pong, sizeof pong, "%s.pong", verify_path);
-    write_file(argv[3], "ready\n");
+    char ready[64];
+    snprintf(ready, sizeof ready, "ready touch_ns=%lld\n", touch_ns);
+    write_file(argv[3], ready);
     for (;;) {
         pause();
         if (ping_requested) {
