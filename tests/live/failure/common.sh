@@ -84,3 +84,41 @@ expect_own_check_passes() {
   kill -KILL "$pid" 2>/dev/null
   [ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
 }
+
+# pre_dump_keeping_tracking DIR: pre-dumps $pid into $tmp/DIR (log
+# $tmp/DIR.log) and sets $keeper to the process that keeps its dirty
+# tracking (killed on the way out too); skips where the kernel tracks
+# without a keeper.
+pre_dump_keeping_tracking() {
+  local dir=$1
+  "$stasis" pre-dump -t "$pid" -D "$tmp/$dir" -o "$tmp/$dir.log" -v4 2>"$tmp/$dir.err" ||
+    fail "pre-dump into $dir failed: $(cat "$tmp/$dir.err")"
+  keeper=$(sed -n 's/.*dirty tracking kept by process \([0-9]*\).*/\1/p' "$tmp/$dir.log")
+  if [ -z "$keeper" ]; then
+    skip "this kernel tracks dirty pages without a keeper ($(grep -o 'dirty tracking for the next dump: .*' "$tmp/$dir.log"))"
+  fi
+  started+=("$keeper")
+}
+
+# expect_left_running_and_keeper_gone WHAT: after WHAT failed, $pid runs on,
+# untraced, and the keeper of its parent's tracking ($keeper), whose
+# tracking WHAT had consumed, is gone.
+expect_left_running_and_keeper_gone() {
+  local what=$1
+  sleep 0.2
+  case $(pid_state "$pid") in S|R) ;; *) fail "the target is not running after $what ($(pid_state "$pid"))" ;; esac
+  [ "$(tracer_of "$pid")" = 0 ] || fail "the target is still traced after $what"
+  for _ in $(seq 100); do [ -d "/proc/$keeper" ] || break; sleep 0.05; done
+  [ -d "/proc/$keeper" ] && fail "the keeper $keeper survived $what, which consumed its tracking"
+}
+
+# expect_restored_from IMAGES: the dumped $pid is gone, and restored from
+# $tmp/IMAGES it passes its own check.
+expect_restored_from() {
+  local images=$1
+  for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+  [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
+  "$stasis" restore -D "$tmp/$images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4 2>"$tmp/restore.err" ||
+    fail "restore failed: $(cat "$tmp/restore.err")"
+  expect_own_check_passes
+}
