@@ -60,7 +60,12 @@ Result<VdsoProxyPlan> plan_vdso_proxy(const images::TaskImages &t, const images:
         busy.push_back({m.start, m.end});
     }
     if (!cur_vdso) return Error("this process has no [vdso] to proxy to");
-    for (const auto &v : t.vmas) busy.push_back({v.start(), v.end()});
+    // The kernel's fixed areas ([vsyscall], arm's [vectors]) lie above the
+    // task's address space: the room below them is not all the task's (an
+    // arm vDSO at the top of the 3 GiB split was once moved to 0xbf001000,
+    // past TASK_SIZE). Only gaps between the task's own mappings count.
+    for (const auto &v : t.vmas)
+        if (v.kind() != images::VMA_VSYSCALL && v.kind() != images::VMA_VECTORS) busy.push_back({v.start(), v.end()});
     std::sort(busy.begin(), busy.end());
     const uint64_t span = bmax - bmin, old_start = old_vdso->start(), old_end = old_vdso->end();
 
