@@ -87,6 +87,11 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
 // whether a proxy was found.
 Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps);
 
+// The kernel areas a proxy stands in for: [vdso], [vvar], [vvar_vclock].
+inline bool stands_in_proxy(images::VmaKind k) {
+    return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
+}
+
 // Signal-return and syscall-restart code (…sigreturn, …sigtramp…,
 // …restart_syscall), which a proxy keeps byte for byte.
 bool keeps_own_code(std::string_view name);

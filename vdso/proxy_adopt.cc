@@ -14,10 +14,6 @@ namespace stasis::vdso {
 
 namespace {
 
-bool stands_in_proxy(images::VmaKind k) {
-    return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
-}
-
 // Where a mark could be: the end of every small read-only private
 // anonymous mapping.
 bool may_hold_mark(const proc::Mapping &m) {

@@ -24,11 +24,6 @@ bool keeps_own_code(std::string_view name) {
 
 namespace {
 
-bool stands_in_proxy(images::VmaKind k) {
-    return k == images::VMA_VDSO || k == images::VMA_VVAR || k == images::VMA_VVAR_VCLOCK;
-}
-
-
 constexpr uint64_t kMaxStandInBytes = 4 << 20;
 
 std::span<const uint8_t> bytes_of(const std::string &s) {

@@ -18,9 +18,9 @@ std::string no_pass_reason(const DumpOptions &opts) {
     const std::string &prev = opts.prev_images_dir;
     std::string path = prev.front() == '/' ? prev : opts.images_dir + "/" + prev;
     images::ReadOptions ro;
-    auto parent = images::read_checkpoint(path, ro);
+    auto parent = images::read_checkpoint_inventory(path, ro);
     if (!parent.ok()) return "the parent images cannot be read";  // the dump proper says why
-    const images::Inventory &inv = parent->inventory;
+    const images::Inventory &inv = *parent;
     auto mode = mem::parse_dirty_mode(inv.dirty_tracking());
     if (!mode.ok() || (*mode != mem::DirtyMode::uffd_wp && *mode != mem::DirtyMode::soft_dirty))
         return "the parent images have no dirty tracking";

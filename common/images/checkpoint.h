@@ -69,6 +69,11 @@ struct ReadOptions {
 // and the field ("mm-1234.img: vma #7 [0x..-0x..] overlaps vma #6 [...]").
 Result<Checkpoint> read_checkpoint(const std::string &dir, const ReadOptions &opts);
 
+// Only the inventory of the checkpoint in `dir`, checked like
+// read_checkpoint() checks it (for a look at a parent's tracking without
+// reading its tasks and pages).
+Result<Inventory> read_checkpoint_inventory(const std::string &dir, const ReadOptions &opts);
+
 // The consistency checks of read_checkpoint() on a checkpoint in memory (page
 // and ghost files are not looked at). The dump side may run it on what it is
 // about to write.

@@ -165,6 +165,13 @@ Status validate_checkpoint(const Checkpoint &cp, const ReadOptions &opts) {
     return std::move(validate::epoll_watches(cp.tasks, files)).context(files_file_name());
 }
 
+Result<Inventory> read_checkpoint_inventory(const std::string &path, const ReadOptions &opts) {
+    route_protobuf_logging();
+    ImageDir dir;
+    STASIS_ASSIGN(dir.fd, std::move(open_dir(path, false)).context("images dir"));
+    return read_inventory(&dir, path, opts);
+}
+
 Result<Checkpoint> read_checkpoint(const std::string &path, const ReadOptions &opts) {
     route_protobuf_logging();
     ImageDir dir;
