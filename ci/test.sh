@@ -29,6 +29,10 @@ for arch in "${arches[@]}"; do
   if ctest --test-dir "build/$arch" --output-on-failure -j "$jobs" --timeout 600 -LE vm 2>&1 | tee "$log"; then :; else failed=1; fi
   line=$(grep -E "tests passed|tests failed" "$log" | tail -1)
   summary+=("$arch: ${line:-no ctest summary}")
+  # Name the failures in the summary too: CI keeps only the tail of the log.
+  while read -r failure; do
+    summary+=("   $arch FAILED: $failure")
+  done < <(sed -n '/The following tests FAILED:/,/^$/{/^[[:space:]]*[0-9]\+ - /p}' "$log" | sed 's/^[[:space:]]*//')
 done
 
 # The static binaries (the target-device build) run on their own: under
@@ -75,7 +79,22 @@ if [ "${STASIS_VM:-1}" != 0 ] && [ "${STASIS_XKERNEL:-1}" != 0 ] && [ -x ci/vm.s
   summary+=("$(grep -E '^xkernel: [0-9]' build/xkernel.log | tail -1 || echo 'xkernel: no summary (see build/xkernel.log)')")
 fi
 
+# The last lines each failed test printed (ctest's LastTest.log), so that a
+# CI log cut to its tail still shows why.
+failure_tails() {
+  local arch=$1 log=build/$1/Testing/Temporary/LastTest.log name
+  [ -f "$log" ] || return 0
+  for name in $(sed -n '/The following tests FAILED:/,/^$/{s/^[[:space:]]*[0-9]\+ - \([^ ]*\) .*/\1/p}' \
+                  "build/$arch/ctest.log" | head -3); do
+    echo "-- $arch $name, last lines:"
+    awk -v t="$name" '$0 ~ ("Testing: " t "$") {on=1; n=0; next}
+      on && /^<end of output>/ {for (i = (n > 15 ? n - 15 : 0); i < n; i++) print "   " l[i % 15]; exit}
+      on {l[n % 15] = $0; n++}' "$log"
+  done
+}
+
 echo
+for arch in "${arches[@]}"; do failure_tails "$arch"; done
 echo "== summary ($(( ($(date +%s) - start) / 60 )) min)"
 for s in "${summary[@]}"; do echo "$s"; done
 exit $failed

@@ -67,7 +67,7 @@ start_target() {
     wait
   ) &
   started+=("$!")
-  for _ in $(seq 500); do [ -s "$tmp/pid" ] && [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
+  for _ in $(seq 1500); do [ -s "$tmp/pid" ] && [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
   pid=$(cat "$tmp/pid")
   started+=("$pid")
   [ -e "$tmp/work/ready" ] || fail "the target never got ready"
@@ -79,7 +79,7 @@ start_target() {
 expect_own_check_passes() {
   local v
   touch "$tmp/work/check"
-  for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
+  for _ in $(seq 1500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
   v=$(cat "$tmp/work/verdict" 2>/dev/null)
   kill -KILL "$pid" 2>/dev/null
   [ "$v" = PASS ] || fail "the restored program's own check: ${v:-no verdict}"
@@ -108,7 +108,7 @@ expect_left_running_and_keeper_gone() {
   sleep 0.2
   case $(pid_state "$pid") in S|R) ;; *) fail "the target is not running after $what ($(pid_state "$pid"))" ;; esac
   [ "$(tracer_of "$pid")" = 0 ] || fail "the target is still traced after $what"
-  for _ in $(seq 100); do [ -d "/proc/$keeper" ] || break; sleep 0.05; done
+  for _ in $(seq 600); do [ -d "/proc/$keeper" ] || break; sleep 0.05; done
   [ -d "/proc/$keeper" ] && fail "the keeper $keeper survived $what, which consumed its tracking"
 }
 
@@ -116,7 +116,7 @@ expect_left_running_and_keeper_gone() {
 # $tmp/IMAGES it passes its own check.
 expect_restored_from() {
   local images=$1
-  for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+  for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
   [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
   "$stasis" restore -D "$tmp/$images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4 2>"$tmp/restore.err" ||
     fail "restore failed: $(cat "$tmp/restore.err")"

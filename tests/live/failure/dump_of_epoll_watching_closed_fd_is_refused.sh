@@ -9,7 +9,7 @@
 setsid "$bin/epoll_watching_closed_fd" "$tmp/ready" </dev/null >"$tmp/prog.log" 2>&1 &
 pid=$!
 started+=("$pid")
-for _ in $(seq 250); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
 [ -e "$tmp/ready" ] || fail "epoll_watching_closed_fd never got ready"
 mkdir "$tmp/images"
 expect_clean_failure "dump of PID $pid with a stale epoll watch" "epoll" dump \

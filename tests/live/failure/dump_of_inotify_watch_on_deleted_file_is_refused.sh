@@ -10,7 +10,7 @@ mkdir "$tmp/work"
 setsid "$bin/inotify_watching_deleted_file" "$tmp/work" </dev/null >"$tmp/prog.log" 2>&1 &
 pid=$!
 started+=("$pid")
-for _ in $(seq 250); do [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
 [ -e "$tmp/work/ready" ] || fail "inotify_watching_deleted_file never got ready"
 mkdir "$tmp/images"
 expect_clean_failure "dump of PID $pid with an inotify watch on a deleted file" "deleted" dump \

@@ -9,7 +9,7 @@ command -v unshare >/dev/null || skip "no unshare(1)"
 setsid unshare --uts sleep 1000 </dev/null >"$tmp/prog.log" 2>&1 &
 pid=$!
 started+=("$pid")
-for _ in $(seq 250); do
+for _ in $(seq 1500); do
   [ "$(readlink "/proc/$pid/ns/uts" 2>/dev/null)" != "$(readlink /proc/self/ns/uts)" ] &&
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] && break
   sleep 0.02

@@ -16,7 +16,7 @@ check_refused() {
   setsid "$bin/pty_end_outside" "$mode" "$ready" </dev/null >"$tmp/$mode.log" 2>&1 &
   holder=$!
   started+=("$holder")
-  for _ in $(seq 250); do [ -s "$ready" ] && break; sleep 0.02; done
+  for _ in $(seq 1500); do [ -s "$ready" ] && break; sleep 0.02; done
   [ -s "$ready" ] || fail "pty_end_outside $mode never got ready"
   pid=$(cat "$ready")
   started+=("$pid")

@@ -8,7 +8,7 @@
 
 setsid "$bin/pty_end_outside" queued "$tmp/ready" </dev/null >"$tmp/prog.log" 2>&1 &
 started+=("$!")
-for _ in $(seq 250); do [ -s "$tmp/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -s "$tmp/ready" ] && break; sleep 0.02; done
 [ -s "$tmp/ready" ] || fail "pty_end_outside queued never got ready"
 pid=$(cat "$tmp/ready")
 pts=$(readlink "/proc/$pid/fd/11")

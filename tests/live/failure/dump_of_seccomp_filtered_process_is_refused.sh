@@ -8,7 +8,7 @@
 setsid "$bin/seccomp_sleeper" "$tmp/ready" </dev/null >"$tmp/prog.log" 2>&1 &
 pid=$!
 started+=("$pid")
-for _ in $(seq 250); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
 [ -e "$tmp/ready" ] || fail "seccomp_sleeper never got ready"
 mkdir "$tmp/images"
 expect_clean_failure "dump of seccomp-filtered PID $pid" "$pid" dump \

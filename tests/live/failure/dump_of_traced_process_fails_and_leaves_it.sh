@@ -11,13 +11,13 @@ mkdir "$tmp/work"
 setsid "$prog" "$tmp/work" </dev/null >"$tmp/work/prog.log" 2>&1 &
 pid=$!
 started+=("$pid")
-for _ in $(seq 500); do [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/work/ready" ] && break; sleep 0.02; done
 [ -e "$tmp/work/ready" ] || fail "the target never got ready"
 
 "$bin/hold_ptrace" "$pid" "$tmp/attached" &
 tracer=$!
 started+=("$tracer")
-for _ in $(seq 250); do [ -e "$tmp/attached" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/attached" ] && break; sleep 0.02; done
 [ -e "$tmp/attached" ] || fail "hold_ptrace could not attach to $pid"
 
 mkdir "$tmp/images"
@@ -33,7 +33,7 @@ for t in /proc/"$pid"/task/*; do
   [ -z "$tp" ] || [ "$tp" = 0 ] || fail "thread ${t##*/} is still traced by $tp"
 done
 touch "$tmp/work/check"
-for _ in $(seq 500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
 v=$(cat "$tmp/work/verdict" 2>/dev/null)
 [ "$v" = PASS ] || fail "the target's own check after the failed dump: ${v:-no verdict}"
 pass "$(cat "$tmp/dump.err")"

@@ -12,7 +12,7 @@ setsid "$bin/unix_client_of_outside_server" dgram "$tmp/server.sock" "$tmp/ready
   </dev/null >"$tmp/prog.log" 2>&1 &
 server=$!
 started+=("$server")
-for _ in $(seq 250); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
 [ -e "$tmp/ready" ] || fail "unix_client_of_outside_server never got ready"
 pid=$(cat "$tmp/ready")
 started+=("$pid")
@@ -28,7 +28,7 @@ kill -0 "$pid" 2>/dev/null || fail "PID $pid died"
 
 timeout 60 "$stasis" dump -t "$pid" -D "$tmp/images" --ext-unix-sk -o "$tmp/dump2.log" -v4 2>"$tmp/dump2.err" ||
   fail "dump with --ext-unix-sk failed: $(cat "$tmp/dump2.err")"
-for _ in $(seq 250); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+for _ in $(seq 1500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
 kill -0 "$pid" 2>/dev/null && fail "PID $pid still runs after the dump"
 timeout 60 "$stasis" restore -D "$tmp/images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4 \
   2>"$tmp/restore.err" || fail "restore failed: $(cat "$tmp/restore.err")"

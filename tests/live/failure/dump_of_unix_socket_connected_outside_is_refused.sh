@@ -9,7 +9,7 @@
 setsid "$bin/unix_client_of_outside_server" stream "$tmp/server.sock" "$tmp/ready" </dev/null >"$tmp/prog.log" 2>&1 &
 server=$!
 started+=("$server")
-for _ in $(seq 250); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$tmp/ready" ] && break; sleep 0.02; done
 [ -e "$tmp/ready" ] || fail "unix_client_of_outside_server never got ready"
 pid=$(cat "$tmp/ready")
 started+=("$pid")

@@ -28,7 +28,7 @@ expect_clean_failure "dump on a missing parent" "nowhere" dump-missing \
 
 "$stasis" dump -t "$pid" -D "$tmp/images" --prev-images-dir ../pre1 -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
   fail "dump on pre1 failed: $(cat "$tmp/dump.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
 
 mv "$tmp/pre1" "$tmp/pre1.real"

@@ -28,7 +28,7 @@ while True:
     c.recv(64); c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"x" * 64); c.close()
 PY
 started+=("$!")
-for _ in $(seq 250); do grep -q listening "$tmp/fake.out" && break; sleep 0.02; done
+for _ in $(seq 1500); do grep -q listening "$tmp/fake.out" && break; sleep 0.02; done
 mkdir "$tmp/images1"
 expect_clean_failure "dump to a peer speaking nonsense" "page server" dump1 \
   "$stasis" dump -t "$pid" -D "$tmp/images1" --page-server --port "$port" -o "$tmp/dump1.log" -v4
@@ -50,11 +50,11 @@ mkdir "$tmp/server" "$tmp/images3"
 "$stasis" page-server -D "$tmp/server" --port "$port" -o "$tmp/server.log" -v4 >"$tmp/server.out" 2>"$tmp/server.err" &
 server=$!
 started+=("$server")
-for _ in $(seq 250); do grep -q 'listening on port' "$tmp/server.out" && break; sleep 0.02; done
+for _ in $(seq 1500); do grep -q 'listening on port' "$tmp/server.out" && break; sleep 0.02; done
 grep -q 'listening on port' "$tmp/server.out" || fail "the page server did not start"
 "$stasis" dump -t "$pid" -D "$tmp/images3" --page-server --port "$port" --lazy-pages -o "$tmp/dump3.log" -v4 \
   2>"$tmp/dump3.err" || fail "dump --page-server failed: $(cat "$tmp/dump3.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 STASIS_LAZY_BACKGROUND_DELAY_MS=60000 "$stasis" lazy-pages -D "$tmp/images3" --page-server --port "$port" \
   -o "$tmp/lazy.log" -v4 2>"$tmp/lazy.err" &
 lazy=$!
@@ -74,7 +74,7 @@ rc=$?
 grep -qi "page server" "$tmp/lazy.err" || fail "lazy-pages' error does not name the page server: $(cat "$tmp/lazy.err")"
 [ "$(grep -c . "$tmp/lazy.err")" = 1 ] || fail "lazy-pages printed more than one error line: $(cat "$tmp/lazy.err")"
 grep -q "killed the" "$tmp/lazy.err" || fail "lazy-pages does not say it killed what it served: $(cat "$tmp/lazy.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 state=$(pid_state "$pid")
 [ -z "$state" ] || [ "$state" = Z ] || fail "PID $pid still runs (state $state) after its memory server failed"
 [ -e "$tmp/work/verdict" ] && [ "$(cat "$tmp/work/verdict")" = PASS ] &&

@@ -12,7 +12,7 @@ STASIS_DIRTY_TRACKING=content "$stasis" pre-dump -t "$pid" -D "$tmp/pre" -o "$tm
   fail "pre-dump failed: $(cat "$tmp/pre.err")"
 "$stasis" dump -t "$pid" -D "$tmp/images" -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
   fail "dump failed: $(cat "$tmp/dump.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
 before=$(cd "$tmp/images" && sha256sum ./*)
 

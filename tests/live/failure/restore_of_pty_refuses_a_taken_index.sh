@@ -14,14 +14,14 @@ index=$(cat "$tmp/work/pty.index")
 
 "$stasis" dump -t "$pid" -D "$tmp/images" -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
   fail "dump failed: $(cat "$tmp/dump.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
 images_before=$(cd "$tmp/images" && sha256sum ./*)
 
 "$bin/pty_end_outside" hold-index "$index" "$tmp/holder.ready" </dev/null >"$tmp/holder.log" 2>&1 &
 holder=$!
 started+=("$holder")
-for _ in $(seq 250); do [ -s "$tmp/holder.ready" ] && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -s "$tmp/holder.ready" ] && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.02; done
 if [ ! -s "$tmp/holder.ready" ]; then
   wait "$holder"
   [ $? = 77 ] && skip "/dev/pts/$index was taken by someone else right after the dump"
@@ -35,7 +35,7 @@ images_after=$(cd "$tmp/images" && sha256sum ./*)
 
 kill -KILL "$holder"
 wait "$holder" 2>/dev/null
-for _ in $(seq 100); do [ -e "/dev/pts/$index" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "/dev/pts/$index" ] || break; sleep 0.02; done
 "$stasis" restore -D "$tmp/images" -d --pidfile "$tmp/restored.pid" -o "$tmp/restore.log" -v4 \
   2>"$tmp/restore.err" || fail "restore with /dev/pts/$index free again failed: $(cat "$tmp/restore.err")"
 expect_own_check_passes

@@ -15,7 +15,7 @@ mapped=$(awk '$6 ~ "^'"$tmp"'/work/" && $6 !~ /(ready|prog.log)$/ {print $6; exi
 
 "$stasis" dump -t "$pid" -D "$tmp/images" --file-validation=checksum -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
   fail "dump failed: $(cat "$tmp/dump.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
 images_before=$(cd "$tmp/images" && sha256sum ./*)
 

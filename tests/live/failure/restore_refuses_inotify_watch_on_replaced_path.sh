@@ -14,7 +14,7 @@ watched=$tmp/work/watched_b
 
 "$stasis" dump -t "$pid" -D "$tmp/images" -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
   fail "dump failed: $(cat "$tmp/dump.err")"
-for _ in $(seq 250); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
+for _ in $(seq 1500); do [ -d "/proc/$pid" ] || break; sleep 0.02; done
 [ -d "/proc/$pid" ] && fail "PID $pid still exists after the dump"
 grep -q "inotify events are queued" "$tmp/dump.log" || fail "the dump log does not say events were queued"
 images_before=$(cd "$tmp/images" && sha256sum ./*)

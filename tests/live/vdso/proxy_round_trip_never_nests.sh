@@ -19,7 +19,7 @@ hop() {
   mkdir -p "$tmp/images$n"
   "$stasis" dump -t "$pid" -D "$tmp/images$n" -v4 -o "$tmp/dump$n.log" 2>"$tmp/dump$n.err" ||
     fail "hop $n: dump failed: $(tail -1 "$tmp/dump$n.err")"
-  for _ in $(seq 250); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+  for _ in $(seq 1500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
   kill -0 "$pid" 2>/dev/null && fail "hop $n: PID $pid still alive after the dump"
   if [ "$n" = 2 ]; then
     grep -q "runs on a vDSO proxy; its original vDSO is recorded" "$tmp/dump$n.log" ||
@@ -35,7 +35,7 @@ hop() {
   [ "$n" = 3 ] && touch "$tmp/work/finish"
   rm -f "$tmp/work/verdict"
   touch "$tmp/work/check"
-  for _ in $(seq 1000); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
+  for _ in $(seq 1500); do [ -e "$tmp/work/verdict" ] && break; sleep 0.02; done
   v=$(cat "$tmp/work/verdict" 2>/dev/null)
   [ "$v" = PASS ] || fail "hop $n: the program's own check: ${v:-no verdict}"
 }
