@@ -150,9 +150,43 @@ Result<images::RawImageWriter> pages_writer(const DumpOptions &opts, pageserver:
     return images::RawImageWriter::create(opts.images_dir, name, images::IMAGE_PAGES, page_size);
 }
 
+using ReservedPages = std::map<pid_t, images::RawImageWriter>;
+
+// With live dirty tracking, how many pages the frozen pass will save is
+// known before the freeze: each process's pages image is written that big
+// now (with a margin: the tree runs on until frozen), and the frozen pass
+// writes over it. Appending to a file allocates its pages (on tmpfs:
+// allocated, charged, cleared), which cost more than the copy itself: on a
+// host that backs guest memory lazily, up to half of a final freeze after
+// a pre-copy pass was that allocation. A count that fails reserves nothing.
+ReservedPages reserve_pages_images(const DumpOptions &opts, const Incremental &inc, uint32_t page_size) {
+    ReservedPages out;
+    const mem::DirtyMode mode = inc.collect_mode();
+    if (mode != mem::DirtyMode::uffd_wp && mode != mem::DirtyMode::soft_dirty) return out;
+    for (pid_t pid : inc.parent_pids()) {
+        auto written = mem::count_written_pages(pid, mode);
+        if (!written.ok()) {
+            log::debug("process ", pid, ": no pages image reserved: ", written.error().message());
+            continue;
+        }
+        uint64_t pages = *written + *written / 4 + (1u << 20) / page_size;
+        auto w = pages_writer(opts, nullptr, pid, page_size);
+        if (!w.ok()) continue;  // the frozen pass says why
+        if (auto st = w->reserve(pages * page_size); !st.ok()) {
+            log::debug("process ", pid, ": no pages image reserved: ", st.error().message());
+            continue;
+        }
+        log::debug("process ", pid, ": ", *written, " pages written since the parent images; ", pages * page_size >> 20,
+                   " MiB of its pages image reserved before the freeze");
+        out.emplace(pid, std::move(*w));
+    }
+    return out;
+}
+
 Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions &opts, files::FileTable &files,
                                  uint32_t page_size, std::map<pid_t, std::vector<proc::Mapping>> &maps_of,
-                                 Incremental *inc, pageserver::Client *server) {
+                                 Incremental *inc, pageserver::Client *server, ReservedPages &reserved,
+                                 bool alone) {
     ProcessDump out;
     pid_t pid = proc.pid;
     STASIS_ASSIGN(proc::TaskStat stat, proc::read_stat(pid));
@@ -169,6 +203,8 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     // the stack; tracking armed again for the next dump. The mappings read
     // here are the ones dumped (reading smaps walks every page table: once
     // is enough); our own userfaultfd's "uw" flags in them are stripped.
+    // (Reading smaps on a second thread while the parasite is injected
+    // gained nothing: the parasite's mmap waits for the walk's mmap_lock.)
     std::optional<std::vector<proc::Mapping>> tracked_maps;
     if (inc) {
         STASIS_ASSIGN(tracked_maps, proc::read_smaps(pid));
@@ -188,16 +224,24 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     // A process restored through a vDSO proxy is dumped with its original
     // vDSO: the proxy's mappings stand for it (a proxy never nests).
     STASIS_ASSIGN(bool proxied, vdso::adopt_proxy(pid, maps));
-    STASIS_ASSIGN(auto pages, pages_writer(opts, server, pid, page_size));
+    std::optional<images::RawImageWriter> pages;
+    if (auto r = reserved.find(pid); r != reserved.end()) {
+        pages.emplace(std::move(r->second));
+        reserved.erase(r);
+    } else {
+        STASIS_ASSIGN(auto w, pages_writer(opts, server, pid, page_size));
+        pages.emplace(std::move(w));
+    }
     mem::MemoryDumpContext mctx;
     mctx.exclude_start = parasite->area_start();
     mctx.exclude_end = parasite->area_end();
-    mctx.pages = &pages;
+    mctx.pages = &*pages;
     mctx.files = &files;
     mctx.progress = opts.progress;
     if (inc) {
         mctx.parent_pages = inc->parent_pages(pid);
         mctx.own_uffd_wp = inc->own_uffd_wp(pid);
+        mctx.written_pages_private = alone && !opts.leave_running;
     }
     // STASIS_DUMP_COW=0 saves every child's memory in full (for the
     // benchmark that measures what copy-on-write preservation saves).
@@ -236,7 +280,7 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     t.pagemap = std::move(mem.pagemap);
     t.pagemap_head.set_pages_id(uint32_t(pid));
     for (const auto &th : proc.threads) arch::cpu_features(th.regs, &out.cpu);
-    out.pages = std::make_unique<images::RawImageWriter>(std::move(pages));
+    out.pages = std::make_unique<images::RawImageWriter>(std::move(*pages));
     return out;
 }
 
@@ -333,6 +377,9 @@ Status dump_tree(DumpOptions opts) {
         log::info("pages go to the page server ", opts.page_server->text());
     }
 
+    ReservedPages reserved;
+    if (inc && !server) reserved = reserve_pages_images(opts, *inc, page_size);
+
     auto frozen_at = std::chrono::steady_clock::now();
     STASIS_ASSIGN(ptrace::FrozenTree tree, ptrace::FrozenTree::freeze(opts.pid, true));
     if (tree.processes().front().zombie) return Error("process " + std::to_string(opts.pid) + " is a zombie");
@@ -353,6 +400,8 @@ Status dump_tree(DumpOptions opts) {
     images::CpuFeatures cpu;
     std::vector<std::unique_ptr<images::RawImageWriter>> pages;
     std::map<pid_t, std::vector<proc::Mapping>> maps_of;
+    const bool alone = std::count_if(tree.processes().begin(), tree.processes().end(),
+                                     [](const auto &p) { return !p.zombie; }) == 1;
     for (auto &proc : tree.processes()) {
         if (proc.zombie) {
             STASIS_ASSIGN(images::TaskImages z, dump_zombie(proc.pid));
@@ -360,7 +409,8 @@ Status dump_tree(DumpOptions opts) {
             continue;
         }
         STASIS_ASSIGN(ProcessDump pd,
-                      std::move(dump_process(proc, opts, files, page_size, maps_of, inc.get(), server ? &*server : nullptr))
+                      std::move(dump_process(proc, opts, files, page_size, maps_of, inc.get(), server ? &*server : nullptr,
+                                                reserved, alone))
                           .context("process " + std::to_string(proc.pid)));
         cpu.MergeFrom(pd.cpu);
         cp.tasks.push_back(std::move(pd.task));

@@ -52,6 +52,15 @@ public:
     Status finish(images::Inventory &inv, const std::vector<pid_t> &tasks);
 
     mem::DirtyMode armed_mode() const { return arm_; }
+    // How changes since the parent are found (none without a parent).
+    mem::DirtyMode collect_mode() const { return collect_; }
+    // The processes the parent images hold.
+    std::vector<pid_t> parent_pids() const {
+        std::vector<pid_t> pids;
+        for (const auto &[pid, task] : tasks_)
+            if (task.has_parent) pids.push_back(pid);
+        return pids;
+    }
 
 private:
     Incremental() = default;

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <google/protobuf/descriptor.h>
 
 #include "common/images/crc32c.h"
@@ -116,6 +118,21 @@ Status RawImageWriter::append_iov(const struct iovec *iov, int count) {
     return std::move(writev_all(file_->fd(), iov, count)).context(file_->name());
 }
 
+Status RawImageWriter::reserve(uint64_t bytes) {
+    if (sink_ || bytes == 0) return ok();
+    off_t pos = ::lseek(file_->fd(), 0, SEEK_CUR);
+    if (pos < 0) return Error::from_errno(log::cat(file_->name(), ": lseek"));
+    static const std::string zeros(1u << 20, '\0');
+    for (uint64_t left = bytes; left;) {
+        size_t n = size_t(std::min<uint64_t>(left, zeros.size()));
+        STASIS_TRY(std::move(write_all(file_->fd(), zeros.data(), n)).context(file_->name() + ": reserve"));
+        left -= n;
+    }
+    reserved_ = true;
+    if (::lseek(file_->fd(), pos, SEEK_SET) != pos) return Error::from_errno(log::cat(file_->name(), ": lseek"));
+    return ok();
+}
+
 uint64_t RawImageWriter::size() const {
     if (sink_) return sent_;
     off_t pos = ::lseek(file_->fd(), 0, SEEK_CUR);
@@ -127,6 +144,8 @@ Status RawImageWriter::commit() {
     if (kind_ == IMAGE_PAGES && data % data_offset_ != 0)
         return Error(log::cat(name(), ": ", data, " data bytes are not whole pages of ", data_offset_));
     if (sink_) return sink_->commit(data);
+    if (reserved_ && ::ftruncate(file_->fd(), off_t(data_offset_ + data)) != 0)
+        return Error::from_errno(log::cat(file_->name(), ": cut the reserved space not written"));
     return file_->commit();
 }
 

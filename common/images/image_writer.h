@@ -89,6 +89,14 @@ public:
     Status append(const void *data, size_t len);
     Status append_iov(const struct iovec *iov, int count);
 
+    // Writes `bytes` of zeros ahead of the file position and comes back:
+    // later appends overwrite them, and commit() cuts what they did not
+    // reach. The file system allocates the space now (on tmpfs: pages
+    // allocated, charged and cleared), not while those appends run: a dump
+    // reserves before it freezes the tree what its frozen pass is going to
+    // write. No-op for a remote image.
+    Status reserve(uint64_t bytes);
+
     // Data bytes appended so far (the header not included).
     uint64_t size() const;
     // pages-<id>.img must hold whole pages; then renames the file into place.
@@ -106,6 +114,7 @@ private:
     ImageKind kind_;
     uint64_t data_offset_;
     uint64_t sent_ = 0;  // data bytes given to sink_
+    bool reserved_ = false;  // the file may extend past what was appended
 };
 
 }  // namespace stasis::images

@@ -245,6 +245,55 @@ Status UffdTracker::collect(const std::vector<proc::Mapping> &maps, bool rearm, 
     return ok();
 }
 
+Result<uint64_t> count_written_pages(pid_t pid, DirtyMode mode) {
+    uint64_t category = mode == DirtyMode::uffd_wp      ? PAGE_IS_WRITTEN
+                        : mode == DirtyMode::soft_dirty ? PAGE_IS_SOFT_DIRTY
+                                                        : 0;
+    if (!category) return Error(log::cat("no written-page count with ", dirty_mode_name(mode), " tracking"));
+    STASIS_ASSIGN(auto maps, proc::read_maps(pid));
+    STASIS_ASSIGN(auto pm, proc::PagemapReader::open(pid));
+    const uint64_t page = pm.page_size();
+    uint64_t pages = 0;
+    if (!pm.uses_pagemap_scan()) {
+        // Soft-dirty kernels before 6.7: one pagemap entry per page.
+        if (mode != DirtyMode::soft_dirty) return Error("no PAGEMAP_SCAN on this kernel");
+        std::vector<uint64_t> entries;
+        for (const auto &m : maps) {
+            if (!trackable(m)) continue;
+            STASIS_TRY(pm.read(m.start, m.end, entries));
+            for (uint64_t e : entries) pages += proc::pagemap::soft_dirty(e) && proc::pagemap::has_data(e);
+        }
+        return pages;
+    }
+    std::string path = proc::proc_path(pid, "pagemap");
+    images::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Error::from_errno("open " + path);
+    stasis_page_region regions[256];
+    for (const auto &m : maps) {
+        if (!trackable(m)) continue;
+        stasis_pm_scan_arg a{};
+        a.size = sizeof a;
+        a.start = m.start;
+        a.end = m.end;
+        a.vec = uint64_t(uintptr_t(regions));
+        a.vec_len = sizeof regions / sizeof regions[0];
+        a.category_mask = category;
+        a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+        a.return_mask = category;
+        while (a.start < m.end) {
+            int n = ::ioctl(fd.get(), PAGEMAP_SCAN, &a);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                return Error::from_errno(log::cat(path, ": PAGEMAP_SCAN of ", log::hex(m.start), "-", log::hex(m.end)));
+            }
+            for (int i = 0; i < n; ++i) pages += (regions[i].end - regions[i].start) / page;
+            if (a.walk_end <= a.start) break;
+            a.start = a.walk_end;
+        }
+    }
+    return pages;
+}
+
 Status soft_dirty_pages(proc::PagemapReader &pm, const std::vector<proc::Mapping> &maps, Ranges &dirty) {
     std::vector<uint64_t> entries;
     uint64_t page = pm.page_size();

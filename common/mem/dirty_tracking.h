@@ -96,6 +96,13 @@ private:
     int uffd_;
 };
 
+// Pages of the task's trackable mappings written since tracking was armed
+// (uffd-wp or soft-dirty), counted without touching the tracking: what the
+// next frozen pass is about to save. Through PAGEMAP_SCAN (6.7+), or for
+// soft-dirty the pagemap entries; a page of a mapping that tracking does
+// not cover counts as written.
+Result<uint64_t> count_written_pages(pid_t pid, DirtyMode mode);
+
 // Soft-dirty: pages of trackable mappings with the soft-dirty bit set.
 Status soft_dirty_pages(proc::PagemapReader &pm, const std::vector<proc::Mapping> &maps, Ranges &dirty);
 // Clears every soft-dirty bit of the task (arms tracking from now on).

@@ -162,10 +162,15 @@ Status cow_runs(proc::PagemapReader &mine, proc::PagemapReader &parent, const pr
 // process (pagemap's exclusive bit clear): those must be read through
 // /proc/PID/mem so the copy leaves them shared (see page_copy.h).
 // `entries` may hold the pagemap of the run already (from `entries_at`).
+// `unshared`: the run is known to be the process's own (no pagemap read).
 Status add_copy_runs(proc::PagemapReader &pm, const proc::PageRun &r, uint64_t page, bool readable,
-                     std::vector<CopyRun> &copy, const uint64_t *entries = nullptr) {
-    if (!readable) {
-        copy.push_back({r.start, r.npages * page, true});
+                     std::vector<CopyRun> &copy, const uint64_t *entries = nullptr, bool unshared = false) {
+    if (!readable || unshared) {
+        const bool via_proc_mem = !readable;
+        if (!copy.empty() && copy.back().via_proc_mem == via_proc_mem && copy.back().vaddr + copy.back().len == r.start)
+            copy.back().len += r.npages * page;
+        else
+            copy.push_back({r.start, r.npages * page, via_proc_mem});
         return ok();
     }
     std::vector<uint64_t> read;
@@ -204,8 +209,10 @@ public:
     Status data(const proc::PageRun &r, bool readable) {
         const ParentPages *parent = ctx_.parent_pages;
         if (!parent) return save(r, readable);
-        // Per page: 1 unchanged in the parent, 0 saved, 2 to compare.
+        // Per page: 1 unchanged in the parent, 0 saved, 2 to compare, 3
+        // saved and known to be the process's own (written_pages_private).
         std::vector<uint8_t> verdict(r.npages, 0);
+        const uint8_t written = ctx_.written_pages_private ? 3 : 0;
         bool compare = false;
         RangeCursor in_parent(parent->data, r.start);
         std::optional<RangeCursor> dirty;
@@ -213,7 +220,7 @@ public:
         for (uint64_t i = 0; i < r.npages; ++i) {
             uint64_t a = r.start + i * page_;
             if (!in_parent.overlaps(a, a + page_)) continue;
-            if (dirty) verdict[i] = dirty->overlaps(a, a + page_) ? 0 : 1;
+            if (dirty) verdict[i] = dirty->overlaps(a, a + page_) ? written : 1;
             else if (!ctx_.pre_dump) verdict[i] = 2, compare = true;
             // A pre-dump without tracking saves everything: comparing would
             // keep the tree frozen for a full read of its memory.
@@ -240,7 +247,7 @@ public:
                 out_.pagemap.push_back(e);
                 out_.in_parent += piece.npages;
             } else {
-                STASIS_TRY(save(piece, readable, whole ? entries_.data() + i : nullptr));
+                STASIS_TRY(save(piece, readable, whole ? entries_.data() + i : nullptr, verdict[i] == 3));
             }
             i = j;
         }
@@ -256,13 +263,13 @@ public:
     }
 
 private:
-    Status save(const proc::PageRun &r, bool readable, const uint64_t *entries = nullptr) {
+    Status save(const proc::PageRun &r, bool readable, const uint64_t *entries = nullptr, bool unshared = false) {
         images::PagemapEntry e;
         e.set_vaddr(r.start);
         e.set_nr_pages(r.npages);
         out_.pagemap.push_back(e);
         out_.pages += r.npages;
-        return add_copy_runs(pm_, r, page_, readable, copy_, entries);
+        return add_copy_runs(pm_, r, page_, readable, copy_, entries, unshared);
     }
 
     // Content comparison (no tracking to trust): pages equal to the parent's

@@ -60,6 +60,14 @@ struct MemoryDumpContext {
     // Pre-dump: the runs to copy are returned (DumpedMemory::deferred) for
     // reading once the tree runs again; shared memory is left to the dump.
     bool pre_dump = false;
+    // No other process of the dumped tree exists and it is killed after the
+    // dump: a page written since the parent images (tracking says so) is
+    // then copied without asking pagemap whether it is shared. A write made
+    // it the process's own; only a fork since could share it again, with a
+    // child in the tree, or one gone from it, which the kill makes moot.
+    // (Per written page, that question was a pagemap read with the tree
+    // frozen: thousands of them after a pre-copy pass.)
+    bool written_pages_private = false;
 };
 
 Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &maps, MemoryDumpContext &ctx);

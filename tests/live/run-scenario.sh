@@ -281,7 +281,7 @@ run_pre_dumps() {
 
 # After the final dump: it really was incremental, and no keeper is left.
 check_incremental() {
-  local first last kp
+  local first last kp saved
   first=$(stat -c %s "$workdir/pre1/pages-$pid.img" 2>/dev/null || echo 0)
   last=$(stat -c %s "$images/pages-$pid.img" 2>/dev/null || echo 0)
   # Clearly less than pre-dump 1 (a dump that is not incremental saves as
@@ -295,6 +295,15 @@ check_incremental() {
     grep -q 'pre-copy pass into' "$workdir/dump.log" ||
       finish FAIL "no pre-copy pass although pre-dump $pre_dumps's tracking was alive: $(grep -m1 'no pre-copy pass' "$workdir/dump.log")"
     [ -e "$images/pre-copy/inventory.img" ] || finish FAIL "the pre-copy pass wrote no pre-copy/inventory.img"
+    # Tracking told how much the frozen pass would save: its pages image
+    # was written that big before the freeze, and cut to what it saved.
+    grep -q "process $pid: .* reserved before the freeze" "$workdir/dump.log" ||
+      finish FAIL "no pages image reserved before the freeze of the dump"
+    saved=$(sed -n "s/.*process $pid: [0-9]* mappings, \([0-9]*\) pages .* saved.*/\1/p" "$workdir/dump.log" | tail -n1)
+    case $(( last % (saved + 1) == 0 ? last / (saved + 1) : 0 )) in
+      4096|16384|65536) ;;
+      *) finish FAIL "pages-$pid.img holds $last bytes for a header page and $saved saved pages: the reservation was not cut" ;;
+    esac
     kp=$(sed -n 's/.*dirty tracking kept by process \([0-9]*\).*/\1/p' "$workdir/dump.log" | head -n1)
     [ -n "$kp" ] && keeper_pids+=("$kp")
   fi

@@ -155,6 +155,51 @@ TEST(Checkpoint, RawWriterKeepsDataPageAligned) {
     EXPECT_EQ(too_many.error().message(), "pages-2.img: holds 4 pages, the pagemap needs 5");
 }
 
+// A reservation is only space: what was appended is the image, whether it
+// fell short of the reservation or ran past it.
+TEST(Checkpoint, RawWriterReservationIsCutToWhatWasAppended) {
+    TempDir dir;
+    const std::string a(4096, 'a'), b(3 * 4096, 'b');
+    auto shorter = RawImageWriter::create(dir.path(), "pages-1.img", IMAGE_PAGES, 4096);
+    ASSERT_TRUE(shorter.ok());
+    ASSERT_TRUE(shorter->reserve(16 * 4096).ok());
+    EXPECT_EQ(shorter->size(), 0u);
+    ASSERT_TRUE(shorter->append(a.data(), a.size()).ok());
+    EXPECT_EQ(shorter->size(), 4096u);
+    ASSERT_TRUE(shorter->commit().ok());
+    EXPECT_EQ(std::filesystem::file_size(dir.path() + "/pages-1.img"), 2 * 4096u);
+    auto fd = open_pages(dir.path(), 1, 4096, 1);
+    ASSERT_TRUE(fd.ok()) << fd.error().message();
+    char c = 0;
+    EXPECT_EQ(::pread(*fd, &c, 1, 4096), 1);
+    EXPECT_EQ(c, 'a');
+    ::close(*fd);
+
+    auto longer = RawImageWriter::create(dir.path(), "pages-2.img", IMAGE_PAGES, 4096);
+    ASSERT_TRUE(longer.ok());
+    ASSERT_TRUE(longer->reserve(2 * 4096).ok());
+    ASSERT_TRUE(longer->append(a.data(), a.size()).ok());
+    ASSERT_TRUE(longer->append(b.data(), b.size()).ok());
+    EXPECT_EQ(longer->size(), 4 * 4096u);
+    ASSERT_TRUE(longer->commit().ok());
+    EXPECT_EQ(std::filesystem::file_size(dir.path() + "/pages-2.img"), 5 * 4096u);
+    fd = open_pages(dir.path(), 2, 4096, 4);
+    ASSERT_TRUE(fd.ok()) << fd.error().message();
+    EXPECT_EQ(::pread(*fd, &c, 1, 4 * 4096), 1);
+    EXPECT_EQ(c, 'b');
+    ::close(*fd);
+}
+
+TEST(Checkpoint, UncommittedReservedWriterLeavesNoFile) {
+    TempDir dir;
+    {
+        auto raw = RawImageWriter::create(dir.path(), "pages-5.img", IMAGE_PAGES, 4096);
+        ASSERT_TRUE(raw.ok());
+        ASSERT_TRUE(raw->reserve(8 * 4096).ok());
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
 TEST(Checkpoint, RewritingADirectoryReplacesTheOldInventory) {
     TempDir dir;
     Checkpoint cp = sample_checkpoint();

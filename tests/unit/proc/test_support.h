@@ -13,13 +13,16 @@
 
 namespace stasis::proc::testing {
 
-// The text of tests/unit/proc/data/<name>.
+#ifdef STASIS_PROC_TEST_DATA
+// The text of tests/unit/proc/data/<name> (for the proc tests, which
+// define where that is).
 inline std::string fixture(std::string_view name) {
     std::string path = std::string(STASIS_PROC_TEST_DATA) + "/" + std::string(name);
     auto text = read_file(path);
     EXPECT_TRUE(text.ok()) << (text.ok() ? "" : text.error().message());
     return text.ok() ? *text : std::string();
 }
+#endif
 
 // qemu-user answers some /proc/self files itself (maps, exe, auxv, stat...)
 // with the guest's view, while others (pagemap, task/*) still show the host
