@@ -516,6 +516,18 @@ static bool dump(struct run *r) {
             return finish(r, FAIL, "the dump on top of 2 pre-dumps saved %ld bytes, pre-dump 1 %ld: not incremental",
                           b, a);
         say("STASIS-VM %s %s INCREMENTAL %ld bytes after %ld", STASIS_VM_ARCH, r->sc->name, b, a);
+        /* With the pre-dump's tracking alive, the dump made a pre-copy pass
+         * and, counting what its frozen pass would save, reserved the pages
+         * image before the freeze (uffd-wp, or soft-dirty without
+         * PAGEMAP_SCAN on older kernels). */
+        static char text[1 << 20];
+        ssize_t n = read_file(log, text, sizeof(text) - 1);
+        text[n > 0 ? n : 0] = '\0';
+        if (strstr(text, "pre-copy pass into")) {
+            if (!strstr(text, "reserved before the freeze"))
+                return finish(r, FAIL, "the dump made a pre-copy pass but reserved no pages image before its freeze");
+            say("STASIS-VM %s %s PRE-COPY pass; pages image reserved before the freeze", STASIS_VM_ARCH, r->sc->name);
+        }
     }
 
     if (r->sc->mode == MODE_LEAVE_RUNNING) {
