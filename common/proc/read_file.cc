@@ -3,19 +3,36 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
 namespace stasis::proc {
 namespace {
 
-// seq_file files (maps, smaps, status) hand out about one page per read,
-// whatever the buffer: reading in small pieces and appending lets the
-// string grow geometrically without zero-filling or copying a big
-// read-ahead buffer (reading through a buffer doubling up to 4 MiB made
-// every read of a 5000-mapping process's maps fault in and copy ~16 MiB:
-// 40 % of its dump).
-constexpr size_t kReadPiece = 32 * 1024;
+// seq_file files (maps, smaps, status) hand out at most one kernel buffer
+// (a page) per read, whatever the buffer: reading in small pieces and
+// appending lets the string grow geometrically without zero-filling or
+// copying a big read-ahead buffer (reading through a buffer doubling up to
+// 4 MiB made every read of a 5000-mapping process's maps fault in and copy
+// ~16 MiB: 40 % of its dump).
+//
+// Half a page at most: a read that asks for more makes seq_file format
+// records until its page overflows, and the record that overflowed is
+// thrown away and formatted again by the next read. For smaps, formatting
+// a record walks the page tables of the mapping: one mapping in four was
+// walked twice, and a 1 GiB mapping that overflowed cost 9 ms twice over
+// with the tree frozen. With reads of half a page, seq_file stops once the
+// read is served, before a record (smaps' are about 1 KiB) can overflow.
+constexpr size_t kMaxReadPiece = 32 * 1024;
+
+size_t read_piece() {
+    static const size_t piece = [] {
+        long page = ::sysconf(_SC_PAGESIZE);
+        return page > 0 ? std::min(kMaxReadPiece, size_t(page) / 2) : size_t(2048);
+    }();
+    return piece;
+}
 
 class FdCloser {
   public:
@@ -32,10 +49,11 @@ class FdCloser {
 
 // Reads until EOF; returns 0 or the errno of the failed read.
 int read_all(int fd, std::string &out) {
-    char piece[kReadPiece];
+    char piece[kMaxReadPiece];
+    const size_t want = read_piece();
     out.clear();
     for (;;) {
-        ssize_t n = ::read(fd, piece, sizeof piece);
+        ssize_t n = ::read(fd, piece, want);
         if (n < 0) {
             if (errno == EINTR) continue;
             int err = errno;
