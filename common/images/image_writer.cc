@@ -1,5 +1,6 @@
 #include "common/images/image_writer.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -130,6 +131,18 @@ Status RawImageWriter::reserve(uint64_t bytes) {
     }
     reserved_ = true;
     if (::lseek(file_->fd(), pos, SEEK_SET) != pos) return Error::from_errno(log::cat(file_->name(), ": lseek"));
+    return ok();
+}
+
+Status RawImageWriter::extend(uint64_t bytes) {
+    if (sink_ || bytes == 0) return ok();
+    off_t pos = ::lseek(file_->fd(), 0, SEEK_CUR);
+    struct stat st {};
+    if (pos < 0 || ::fstat(file_->fd(), &st) != 0) return Error::from_errno(log::cat(file_->name(), ": extend"));
+    if (uint64_t(st.st_size) >= uint64_t(pos) + bytes) return ok();
+    if (::ftruncate(file_->fd(), off_t(uint64_t(pos) + bytes)) != 0)
+        return Error::from_errno(log::cat(file_->name(), ": extend"));
+    reserved_ = true;
     return ok();
 }
 

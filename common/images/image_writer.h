@@ -96,6 +96,11 @@ public:
     // reserves before it freezes the tree what its frozen pass is going to
     // write. No-op for a remote image.
     Status reserve(uint64_t bytes);
+    // The same as a hole: the file is made to reach `bytes` past the file
+    // position (ftruncate), for its pages to be allocated by faults on a
+    // mapping of it while appends go on (mem::copy_runs_to_image). Cut at
+    // commit like a reservation. No-op for a remote image.
+    Status extend(uint64_t bytes);
 
     // Data bytes appended so far (the header not included).
     uint64_t size() const;

@@ -190,6 +190,18 @@ TEST(Checkpoint, RawWriterReservationIsCutToWhatWasAppended) {
     ::close(*fd);
 }
 
+TEST(Checkpoint, RawWriterExtensionIsCutToWhatWasAppended) {
+    TempDir dir;
+    const std::string a(2 * 4096, 'a');
+    auto w = RawImageWriter::create(dir.path(), "pages-3.img", IMAGE_PAGES, 4096);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->extend(64 * 4096).ok());
+    ASSERT_TRUE(w->append(a.data(), a.size()).ok());
+    EXPECT_EQ(w->size(), 2 * 4096u);
+    ASSERT_TRUE(w->commit().ok());
+    EXPECT_EQ(std::filesystem::file_size(dir.path() + "/pages-3.img"), 3 * 4096u);
+}
+
 TEST(Checkpoint, UncommittedReservedWriterLeavesNoFile) {
     TempDir dir;
     {
