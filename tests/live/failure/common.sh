@@ -9,6 +9,19 @@ test_name=$(basename "$0" .sh)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stasis-live.$test_name.XXXXXX") || exit 1
 started=()   # PIDs we started: killed on every path out
 
+# Nothing inherited from whoever ran us (ctest's own log file, a CI
+# runner's pipes) reaches the programs the tests start: it would be state
+# the dump records, and a log that grew meanwhile fails the restore's file
+# check ("changed since the dump"). Bash's descriptor of this script stays.
+self_script=$(readlink -f "$0")
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  [ "$fd" -gt 2 ] || continue
+  [ "$(readlink "/proc/$$/fd/$fd" 2>/dev/null)" = "$self_script" ] && continue
+  eval "exec $fd>&-" 2>/dev/null
+done
+unset fd self_script
+
 cleanup() {
   local rc=$? p
   for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null; done
@@ -58,10 +71,6 @@ start_target() {
   [ -x "$prog" ] || fail "missing $prog"
   mkdir -p "$tmp/work"
   (
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}
-      [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-    done
     setsid "$prog" "$tmp/work" "$@" </dev/null >"$tmp/work/prog.log" 2>&1 &
     echo $! >"$tmp/pid"
     wait
