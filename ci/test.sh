@@ -19,6 +19,9 @@ ci/deps.sh
 read -r -a arches <<<"${STASIS_ARCHES:-x86_64 aarch64 arm ppc64le s390x}"
 ci/build.sh "${arches[@]}"
 
+# The "N - name (why)" lines of ctest's list of failed tests in log $1.
+failed_tests() { sed -n '/The following tests FAILED:/,/^$/{s/^[[:space:]]*\([0-9]\+ - .*\)/\1/p}' "$1"; }
+
 native=$(uname -m)
 jobs=${STASIS_JOBS:-$(nproc)}
 summary=()
@@ -32,7 +35,7 @@ for arch in "${arches[@]}"; do
   # Name the failures in the summary too: CI keeps only the tail of the log.
   while read -r failure; do
     summary+=("   $arch FAILED: $failure")
-  done < <(sed -n '/The following tests FAILED:/,/^$/{/^[[:space:]]*[0-9]\+ - /p}' "$log" | sed 's/^[[:space:]]*//')
+  done < <(failed_tests "$log")
 done
 
 # The static binaries (the target-device build) run on their own: under
@@ -84,8 +87,7 @@ fi
 failure_tails() {
   local arch=$1 log=build/$1/Testing/Temporary/LastTest.log name
   [ -f "$log" ] || return 0
-  for name in $(sed -n '/The following tests FAILED:/,/^$/{s/^[[:space:]]*[0-9]\+ - \([^ ]*\) .*/\1/p}' \
-                  "build/$arch/ctest.log" | head -3); do
+  for name in $(failed_tests "build/$arch/ctest.log" | head -3 | cut -d' ' -f3); do
     echo "-- $arch $name, last lines:"
     awk -v t="$name" '$0 ~ ("Testing: " t "$") {on=1; n=0; next}
       on && /^<end of output>/ {for (i = (n > 15 ? n - 15 : 0); i < n; i++) print "   " l[i % 15]; exit}

@@ -225,9 +225,8 @@ Result<ProcessDump> dump_process(ptrace::FrozenProcess &proc, const DumpOptions 
     // vDSO: the proxy's mappings stand for it (a proxy never nests).
     STASIS_ASSIGN(bool proxied, vdso::adopt_proxy(pid, maps));
     std::optional<images::RawImageWriter> pages;
-    if (auto r = reserved.find(pid); r != reserved.end()) {
-        pages.emplace(std::move(r->second));
-        reserved.erase(r);
+    if (auto r = reserved.extract(pid)) {
+        pages.emplace(std::move(r.mapped()));
     } else {
         STASIS_ASSIGN(auto w, pages_writer(opts, server, pid, page_size));
         pages.emplace(std::move(w));

@@ -39,30 +39,40 @@ void uffd_unregister(int uffd, uint64_t start, uint64_t end) {
     (void)::ioctl(uffd, UFFDIO_UNREGISTER, &r);
 }
 
-// One PAGEMAP_SCAN walk over [start, end) for written pages; with `protect`
-// they are write-protected again in the same walk. -errno on failure.
-int scan_written(int pagemap_fd, uint64_t start, uint64_t end, bool protect, Ranges &written) {
+// One PAGEMAP_SCAN walk over [start, end): the pages with every category
+// of `all` and one of `any` (0: no such condition) are added to `out`.
+// -errno on failure.
+int scan_pages(int pagemap_fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t all, uint64_t any,
+               Ranges &out) {
     stasis_page_region regions[256];
     stasis_pm_scan_arg a{};
     a.size = sizeof a;
-    a.flags = PM_SCAN_CHECK_WPASYNC | (protect ? PM_SCAN_WP_MATCHING : 0);
+    a.flags = flags;
     a.start = start;
     a.end = end;
     a.vec = uint64_t(uintptr_t(regions));
     a.vec_len = sizeof regions / sizeof regions[0];
-    a.category_mask = PAGE_IS_WRITTEN;
-    a.return_mask = PAGE_IS_WRITTEN;
+    a.category_mask = all;
+    a.category_anyof_mask = any;
+    a.return_mask = all | any;
     while (a.start < end) {
         int n = ::ioctl(pagemap_fd, PAGEMAP_SCAN, &a);
         if (n < 0) {
             if (errno == EINTR) continue;
             return -errno;
         }
-        for (int i = 0; i < n; ++i) add_range(written, regions[i].start, regions[i].end);
+        for (int i = 0; i < n; ++i) add_range(out, regions[i].start, regions[i].end);
         if (a.walk_end <= a.start) break;  // no progress: should not happen
         a.start = a.walk_end;
     }
     return 0;
+}
+
+// Written pages of [start, end); with `protect` they are write-protected
+// again in the same walk.
+int scan_written(int pagemap_fd, uint64_t start, uint64_t end, bool protect, Ranges &written) {
+    return scan_pages(pagemap_fd, start, end, PM_SCAN_CHECK_WPASYNC | (protect ? PM_SCAN_WP_MATCHING : 0),
+                      PAGE_IS_WRITTEN, 0, written);
 }
 
 // Our own memory, tracked the way a target's will be: the probe.
@@ -268,28 +278,12 @@ Result<uint64_t> count_written_pages(pid_t pid, DirtyMode mode) {
     std::string path = proc::proc_path(pid, "pagemap");
     images::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return Error::from_errno("open " + path);
-    stasis_page_region regions[256];
     for (const auto &m : maps) {
         if (!trackable(m)) continue;
-        stasis_pm_scan_arg a{};
-        a.size = sizeof a;
-        a.start = m.start;
-        a.end = m.end;
-        a.vec = uint64_t(uintptr_t(regions));
-        a.vec_len = sizeof regions / sizeof regions[0];
-        a.category_mask = category;
-        a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-        a.return_mask = category;
-        while (a.start < m.end) {
-            int n = ::ioctl(fd.get(), PAGEMAP_SCAN, &a);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return Error::from_errno(log::cat(path, ": PAGEMAP_SCAN of ", log::hex(m.start), "-", log::hex(m.end)));
-            }
-            for (int i = 0; i < n; ++i) pages += (regions[i].end - regions[i].start) / page;
-            if (a.walk_end <= a.start) break;
-            a.start = a.walk_end;
-        }
+        Ranges written;
+        if (int r = scan_pages(fd.get(), m.start, m.end, 0, category, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, written))
+            return Error::from_errno(log::cat(path, ": PAGEMAP_SCAN of ", log::hex(m.start), "-", log::hex(m.end)), -r);
+        for (const auto &w : written) pages += (w.second - w.first) / page;
     }
     return pages;
 }
