@@ -109,14 +109,24 @@ pre_dump_keeping_tracking() {
   started+=("$keeper")
 }
 
+# expect_running_untraced WHAT: after WHAT failed, $pid is alive, not
+# stopped and not traced: what "left running, unharmed" means. Sleeping,
+# running or in a short uninterruptible wait (D, a loaded machine's page
+# fault or reclaim) are all fine; the state is named when it is not.
+expect_running_untraced() {
+  local what=$1 state
+  state=$(pid_state "$pid")
+  case $state in ''|Z|X|t|T) fail "the target is not running after $what (state '$state')" ;; esac
+  [ "$(tracer_of "$pid")" = 0 ] || fail "the target is still traced after $what"
+}
+
 # expect_left_running_and_keeper_gone WHAT: after WHAT failed, $pid runs on,
 # untraced, and the keeper of its parent's tracking ($keeper), whose
 # tracking WHAT had consumed, is gone.
 expect_left_running_and_keeper_gone() {
   local what=$1
   sleep 0.2
-  case $(pid_state "$pid") in S|R) ;; *) fail "the target is not running after $what ($(pid_state "$pid"))" ;; esac
-  [ "$(tracer_of "$pid")" = 0 ] || fail "the target is still traced after $what"
+  expect_running_untraced "$what"
   for _ in $(seq 600); do [ -d "/proc/$keeper" ] || break; sleep 0.05; done
   [ -d "/proc/$keeper" ] && fail "the keeper $keeper survived $what, which consumed its tracking"
 }

@@ -23,8 +23,7 @@ expect_clean_failure "restore of a pre-dump" "pre-dump" restore-pre \
 
 expect_clean_failure "dump on a missing parent" "nowhere" dump-missing \
   "$stasis" dump -t "$pid" -D "$tmp/images" --prev-images-dir ../nowhere -o "$tmp/dump-missing.log" -v4
-[ "$(pid_state "$pid")" = S ] || [ "$(pid_state "$pid")" = R ] || fail "the target is not running after a failed dump"
-[ "$(tracer_of "$pid")" = 0 ] || fail "the target is still traced after a failed dump"
+expect_running_untraced "a failed dump"
 
 "$stasis" dump -t "$pid" -D "$tmp/images" --prev-images-dir ../pre1 -o "$tmp/dump.log" -v4 2>"$tmp/dump.err" ||
   fail "dump on pre1 failed: $(cat "$tmp/dump.err")"
