@@ -86,6 +86,13 @@ Result<Proxy> build_proxy(const images::VdsoInfo &saved, const std::string &curr
 // describe_process() and the memory dump see the original layout. Returns
 // whether a proxy was found.
 Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps);
+// The same with the mark find_proxy_mark() found since the freeze.
+bool adopt_proxy(const std::optional<ProxyMark> &mark, std::vector<proc::Mapping> &maps);
+
+// The mark of a stasis proxy among the mappings (checked against them), or
+// none. It reads the tail of every small read-only anonymous mapping: a
+// dump looks once per process, at the freeze, and hands the answer on.
+Result<std::optional<ProxyMark>> find_proxy_mark(pid_t pid, const std::vector<proc::Mapping> &maps);
 
 // The kernel areas a proxy stands in for: [vdso], [vvar], [vvar_vclock].
 inline bool stands_in_proxy(images::VmaKind k) {
@@ -107,11 +114,13 @@ struct ReturnTwin {
     uint64_t from = 0, len = 0;  // in this kernel's vDSO
     uint64_t to = 0;             // the same code in the copy
 };
-Result<std::vector<ReturnTwin>> signal_return_twins(pid_t pid, const std::vector<proc::Mapping> &maps);
+Result<std::vector<ReturnTwin>> signal_return_twins(pid_t pid, const std::vector<proc::Mapping> &maps,
+                                                    const std::optional<ProxyMark> &mark);
 
 // Where vDSO code runs in a process: its [vdso] and, on a proxy, the
 // proxy's copy of the old one (the dump steps threads out of them).
-Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const std::vector<proc::Mapping> &maps);
+std::vector<std::pair<uint64_t, uint64_t>> code_ranges(const std::vector<proc::Mapping> &maps,
+                                                       const std::optional<ProxyMark> &mark);
 
 // Where the syscall fallbacks go in a copy of `image`: past its last
 // non-zero byte (every ELF part: no unwind table covers it), 16-aligned

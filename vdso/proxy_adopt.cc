@@ -53,8 +53,9 @@ void read_tails(pid_t pid, const std::vector<const proc::Mapping *> &cands, std:
     }
 }
 
-// The mark of a stasis proxy among the mappings, checked against them.
-Result<std::optional<ProxyMark>> find_mark(pid_t pid, const std::vector<proc::Mapping> &maps) {
+}  // namespace
+
+Result<std::optional<ProxyMark>> find_proxy_mark(pid_t pid, const std::vector<proc::Mapping> &maps) {
     std::vector<const proc::Mapping *> cands;
     for (const auto &m : maps)
         if (may_hold_mark(m)) cands.push_back(&m);
@@ -90,10 +91,12 @@ Result<std::optional<ProxyMark>> find_mark(pid_t pid, const std::vector<proc::Ma
     return std::optional<ProxyMark>();
 }
 
-}  // namespace
-
 Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps) {
-    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
+    STASIS_ASSIGN(auto mark, find_proxy_mark(pid, maps));
+    return adopt_proxy(mark, maps);
+}
+
+bool adopt_proxy(const std::optional<ProxyMark> &mark, std::vector<proc::Mapping> &maps) {
     if (!mark) return false;
     // The kernel's own areas behind the proxy are not the process's.
     maps.erase(std::remove_if(maps.begin(), maps.end(),
@@ -133,20 +136,20 @@ Result<bool> adopt_proxy(pid_t pid, std::vector<proc::Mapping> &maps) {
     return true;
 }
 
-Result<std::vector<std::pair<uint64_t, uint64_t>>> code_ranges(pid_t pid, const std::vector<proc::Mapping> &maps) {
+std::vector<std::pair<uint64_t, uint64_t>> code_ranges(const std::vector<proc::Mapping> &maps,
+                                                       const std::optional<ProxyMark> &mark) {
     std::vector<std::pair<uint64_t, uint64_t>> out;
     for (const auto &m : maps)
         if (m.path == "[vdso]") out.push_back({m.start, m.end});
-    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
     if (mark)
         for (uint32_t i = 0; i < mark->nr_areas; ++i)
             if (mark->areas[i].kind == images::VMA_VDSO) out.push_back({mark->areas[i].start, mark->areas[i].end});
     return out;
 }
 
-Result<std::vector<ReturnTwin>> signal_return_twins(pid_t pid, const std::vector<proc::Mapping> &maps) {
+Result<std::vector<ReturnTwin>> signal_return_twins(pid_t pid, const std::vector<proc::Mapping> &maps,
+                                                    const std::optional<ProxyMark> &mark) {
     std::vector<ReturnTwin> out;
-    STASIS_ASSIGN(auto mark, find_mark(pid, maps));
     if (!mark) return out;
     auto kernel = std::find_if(maps.begin(), maps.end(), [](const proc::Mapping &m) { return m.path == "[vdso]"; });
     const ProxyMark::Area *copy = nullptr;

@@ -339,6 +339,21 @@ private:
     int mem_ = -1;
 };
 
+// The pagemap of a small mapping is read together with its small
+// neighbours': one pread for as many of them as fit in a window of
+// kReadAheadPages pages of address space.
+constexpr uint64_t kReadAheadPages = 2048;
+
+Status read_ahead(proc::PagemapReader &pm, const std::vector<proc::Mapping> &maps, size_t index) {
+    const proc::Mapping &m = maps[index];
+    const uint64_t window = kReadAheadPages * pm.page_size();
+    if (pm.read_ahead_covers(m.start, m.end) || m.size() > window / 2) return ok();
+    size_t last = index;
+    while (last + 1 < maps.size() && maps[last + 1].end - m.start <= window) ++last;
+    if (last == index) return ok();  // alone: nothing to share a read with
+    return pm.read_ahead(m.start, maps[last].end);
+}
+
 }  // namespace
 
 Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &maps, MemoryDumpContext &ctx) {
@@ -360,7 +375,8 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
         return ok();
     };
     Emitter emit(pid, pm, ctx, out, copy);
-    for (const auto &mapping : maps) {
+    for (size_t index = 0; index < maps.size(); ++index) {
+        const proc::Mapping &mapping = maps[index];
         if (mapping.start >= ctx.exclude_start && mapping.end <= ctx.exclude_end) continue;
         proc::Mapping m = mapping;
         if (ctx.own_uffd_wp && std::find(ctx.own_uffd_wp->begin(), ctx.own_uffd_wp->end(), m.start) !=
@@ -393,6 +409,8 @@ Result<DumpedMemory> dump_memory(pid_t pid, const std::vector<proc::Mapping> &ma
         out.vmas.push_back(v);
 
         runs.clear();
+        if (c.content == ContentSource::present_pages || c.content == ContentSource::anon_pages)
+            STASIS_TRY(std::move(read_ahead(pm, maps, index)).context(what));
         int object_fd = -1;
         if (const proc::Mapping *src = parent_pm ? cow_source(m, ctx) : nullptr) {
             (void)src;

@@ -82,6 +82,10 @@ Status Injector::return_to_signal_stop() {
 
 Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc) {
     STASIS_ASSIGN(auto maps, proc::read_maps(pid));
+    return find_syscall_insn(pid, stopped_pc, std::move(maps));
+}
+
+Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc, std::vector<proc::Mapping> maps) {
     // The vDSO first, then any other executable mapping.
     std::stable_sort(maps.begin(), maps.end(), [](const proc::Mapping &a, const proc::Mapping &b) {
         return (a.path == "[vdso]") > (b.path == "[vdso]");

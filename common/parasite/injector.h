@@ -17,8 +17,10 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "arch/arch.h"
+#include "common/proc/maps.h"
 #include "common/util/result.h"
 
 namespace stasis::parasite {
@@ -62,5 +64,7 @@ private:
 // instruction, and resuming there lets the kernel restart the old syscall
 // (restart_syscall on arm) instead of running ours (see setup_syscall).
 Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc);
+// The same among `maps`, the process's mappings read while it is frozen.
+Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc, std::vector<proc::Mapping> maps);
 
 }  // namespace stasis::parasite

@@ -27,12 +27,12 @@ constexpr uint64_t kRunMask = ~(uint64_t(1) << (SIGTRAP - 1));
 
 }  // namespace
 
-Result<std::unique_ptr<Parasite>> Parasite::inject(ptrace::FrozenProcess &proc) {
+Result<std::unique_ptr<Parasite>> Parasite::inject(ptrace::FrozenProcess &proc, const std::vector<proc::Mapping> &maps) {
     const pie::Blob &blob = pie::parasite;
     STASIS_TRY(std::move(pie::check_blob(blob)).context("parasite blob"));
     std::unique_ptr<Parasite> p(new Parasite(proc));
     auto &leader = proc.threads.front();
-    STASIS_ASSIGN(uint64_t insn, find_syscall_insn(proc.pid, arch::ip(leader.regs)));
+    STASIS_ASSIGN(uint64_t insn, find_syscall_insn(proc.pid, arch::ip(leader.regs), maps));
     p->leader_ = std::make_unique<Injector>(leader.tid, leader.regs, insn);
 
     uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));

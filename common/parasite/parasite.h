@@ -17,7 +17,9 @@ namespace stasis::parasite {
 
 class Parasite {
 public:
-    static Result<std::unique_ptr<Parasite>> inject(ptrace::FrozenProcess &proc);
+    // `maps`: the process's mappings, read since it was frozen.
+    static Result<std::unique_ptr<Parasite>> inject(ptrace::FrozenProcess &proc,
+                                                    const std::vector<proc::Mapping> &maps);
     ~Parasite();
     Parasite(const Parasite &) = delete;
     Parasite &operator=(const Parasite &) = delete;

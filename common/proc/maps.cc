@@ -108,6 +108,41 @@ Status apply_smaps_field(Mapping &m, std::string_view line, size_t key_length, s
     return ok();
 }
 
+// Parses maps (or smaps) text a line at a time, as parse_maps/parse_smaps
+// describe; the readers feed it lines as they arrive.
+class MappingsParser {
+  public:
+    explicit MappingsParser(bool smaps) : smaps_(smaps) {}
+
+    Status line(std::string_view line) {
+        ++number_;
+        size_t key_length = smaps_ ? field_key_length(line) : std::string_view::npos;
+        if (key_length == std::string_view::npos) return add_mapping(out_, line, number_);
+        if (out_.empty()) return text::line_error(number_, "field before any mapping header", line);
+        return apply_smaps_field(out_.back(), line, key_length, number_);
+    }
+    std::vector<Mapping> take() { return std::move(out_); }
+
+  private:
+    bool smaps_;
+    size_t number_ = 0;
+    std::vector<Mapping> out_;
+};
+
+Result<std::vector<Mapping>> parse_text(std::string_view text, bool smaps) {
+    MappingsParser parser(smaps);
+    text::LineCursor lines(text);
+    std::string_view line;
+    while (lines.next(line)) STASIS_TRY(parser.line(line));
+    return parser.take();
+}
+
+Result<std::vector<Mapping>> read_and_parse(pid_t pid, pid_t tid, std::string_view leaf, bool smaps) {
+    MappingsParser parser(smaps);
+    STASIS_TRY(read_task_file_lines(pid, tid, leaf, [&](std::string_view line) { return parser.line(line); }));
+    return parser.take();
+}
+
 }  // namespace
 
 bool Mapping::is_stack() const { return path == "[stack]" || starts_with(path, "[stack:"); }
@@ -130,50 +165,12 @@ bool Mapping::is_special() const {
 
 bool Mapping::is_memfd() const { return starts_with(path, "/memfd:"); }
 
-Result<std::vector<Mapping>> parse_maps(std::string_view text) {
-    std::vector<Mapping> out;
-    text::LineCursor lines(text);
-    std::string_view line;
-    while (lines.next(line)) {
-        STASIS_TRY(add_mapping(out, line, lines.line_number()));
-    }
-    return out;
-}
+Result<std::vector<Mapping>> parse_maps(std::string_view text) { return parse_text(text, false); }
 
-Result<std::vector<Mapping>> parse_smaps(std::string_view text) {
-    std::vector<Mapping> out;
-    text::LineCursor lines(text);
-    std::string_view line;
-    while (lines.next(line)) {
-        size_t key_length = field_key_length(line);
-        if (key_length == std::string_view::npos) {
-            STASIS_TRY(add_mapping(out, line, lines.line_number()));
-            continue;
-        }
-        if (out.empty())
-            return text::line_error(lines.line_number(), "field before any mapping header", line);
-        STASIS_TRY(apply_smaps_field(out.back(), line, key_length, lines.line_number()));
-    }
-    return out;
-}
+Result<std::vector<Mapping>> parse_smaps(std::string_view text) { return parse_text(text, true); }
 
-namespace {
+Result<std::vector<Mapping>> read_maps(pid_t pid, pid_t tid) { return read_and_parse(pid, tid, "maps", false); }
 
-Result<std::vector<Mapping>> read_and_parse(pid_t pid, pid_t tid, std::string_view leaf,
-                                            Result<std::vector<Mapping>> (*parse)(std::string_view)) {
-    std::string buf;
-    STASIS_TRY(read_task_file_into(pid, tid, leaf, buf));
-    return parse(buf).context(tid ? task_path(pid, tid, leaf) : proc_path(pid, leaf));
-}
-
-}  // namespace
-
-Result<std::vector<Mapping>> read_maps(pid_t pid, pid_t tid) {
-    return read_and_parse(pid, tid, "maps", parse_maps);
-}
-
-Result<std::vector<Mapping>> read_smaps(pid_t pid, pid_t tid) {
-    return read_and_parse(pid, tid, "smaps", parse_smaps);
-}
+Result<std::vector<Mapping>> read_smaps(pid_t pid, pid_t tid) { return read_and_parse(pid, tid, "smaps", true); }
 
 }  // namespace stasis::proc

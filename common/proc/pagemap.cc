@@ -53,6 +53,20 @@ void append_run(std::vector<PageRun> &out, size_t first, uint64_t start, uint64_
     out.push_back(PageRun{start, npages});
 }
 
+// Appends the runs of pages with data among `n` entries for the pages from
+// `start` on; `in_run`/`run_begin` carry an open run across calls (page
+// index from `base`). Closes nothing at the end: the caller does.
+void append_data_runs(const uint64_t *entries, size_t n, uint64_t done, uint64_t base, size_t page_size,
+                  std::vector<PageRun> &out, size_t first, bool &in_run, uint64_t &run_begin) {
+    for (size_t i = 0; i < n; ++i) {
+        bool data = pagemap::has_data(entries[i]);
+        if (data == in_run) continue;
+        if (data) run_begin = done + i;
+        else append_run(out, first, base + run_begin * page_size, base + (done + i) * page_size, page_size);
+        in_run = data;
+    }
+}
+
 }  // namespace
 
 Result<PagemapReader> PagemapReader::open(pid_t pid, PagemapMethod method) {
@@ -87,7 +101,10 @@ PagemapReader::PagemapReader(PagemapReader &&other) noexcept
       use_scan_(other.use_scan_),
       scan_excluded_(other.scan_excluded_),
       entries_(std::move(other.entries_)),
-      regions_(std::move(other.regions_)) {}
+      regions_(std::move(other.regions_)),
+      ahead_start_(std::exchange(other.ahead_start_, 0)),
+      ahead_end_(std::exchange(other.ahead_end_, 0)),
+      ahead_(std::move(other.ahead_)) {}
 
 PagemapReader &PagemapReader::operator=(PagemapReader &&other) noexcept {
     if (this != &other) {
@@ -99,6 +116,9 @@ PagemapReader &PagemapReader::operator=(PagemapReader &&other) noexcept {
         scan_excluded_ = other.scan_excluded_;
         entries_ = std::move(other.entries_);
         regions_ = std::move(other.regions_);
+        ahead_start_ = std::exchange(other.ahead_start_, 0);
+        ahead_end_ = std::exchange(other.ahead_end_, 0);
+        ahead_ = std::move(other.ahead_);
     }
     return *this;
 }
@@ -160,6 +180,11 @@ Status PagemapReader::pread_entries(uint64_t start, size_t count, uint64_t *out)
 Status PagemapReader::read(uint64_t start, uint64_t end, std::vector<uint64_t> &out) {
     STASIS_TRY(check_range(start, end));
     uint64_t total = (end - start) / page_size_;
+    if (read_ahead_covers(start, end)) {
+        const uint64_t *from = ahead_.data() + (start - ahead_start_) / page_size_;
+        out.assign(from, from + total);
+        return ok();
+    }
     out.resize(total);
     for (uint64_t done = 0; done < total;) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(kEntriesPerRead, total - done));
@@ -172,7 +197,30 @@ Status PagemapReader::read(uint64_t start, uint64_t end, std::vector<uint64_t> &
 Status PagemapReader::present_runs(uint64_t start, uint64_t end, std::vector<PageRun> &out) {
     STASIS_TRY(check_range(start, end));
     if (start == end) return ok();
+    if (read_ahead_covers(start, end)) {
+        size_t first = out.size();
+        bool in_run = false;
+        uint64_t run_begin = 0;
+        append_data_runs(ahead_.data() + (start - ahead_start_) / page_size_, (end - start) / page_size_, 0, start,
+                     page_size_, out, first, in_run, run_begin);
+        if (in_run) append_run(out, first, start + run_begin * page_size_, end, page_size_);
+        return ok();
+    }
     return use_scan_ ? runs_by_scan(start, end, out) : runs_by_pread(start, end, out);
+}
+
+Status PagemapReader::read_ahead(uint64_t start, uint64_t end) {
+    ahead_start_ = ahead_end_ = 0;
+    STASIS_TRY(check_range(start, end));
+    ahead_.resize((end - start) / page_size_);
+    for (uint64_t done = 0; done < ahead_.size();) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(kEntriesPerRead, ahead_.size() - done));
+        STASIS_TRY(pread_entries(start + done * page_size_, n, ahead_.data() + done));
+        done += n;
+    }
+    ahead_start_ = start;
+    ahead_end_ = end;
+    return ok();
 }
 
 Status PagemapReader::runs_by_pread(uint64_t start, uint64_t end, std::vector<PageRun> &out) {
@@ -184,17 +232,7 @@ Status PagemapReader::runs_by_pread(uint64_t start, uint64_t end, std::vector<Pa
     for (uint64_t done = 0; done < total;) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(entries_.size(), total - done));
         STASIS_TRY(pread_entries(start + done * page_size_, n, entries_.data()));
-        for (size_t i = 0; i < n; ++i) {
-            bool data = pagemap::has_data(entries_[i]);
-            if (data == in_run) continue;
-            if (data) {
-                run_begin = done + i;
-            } else {
-                append_run(out, first, start + run_begin * page_size_, start + (done + i) * page_size_,
-                           page_size_);
-            }
-            in_run = data;
-        }
+        append_data_runs(entries_.data(), n, done, start, page_size_, out, first, in_run, run_begin);
         done += n;
     }
     if (in_run) append_run(out, first, start + run_begin * page_size_, end, page_size_);

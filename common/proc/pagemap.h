@@ -79,6 +79,18 @@ class PagemapReader {
     // device memory) outright: decide about those from smaps, not from here.
     Status present_runs(uint64_t start, uint64_t end, std::vector<PageRun> &out);
 
+    // Reads the entries of [start, end) with one pread now and answers the
+    // later read() and present_runs() calls that lie wholly inside it from
+    // them, until the next read_ahead(). For many small neighbouring VMAs:
+    // a call per VMA costs far more than its few entries (5000 VMAs of 13
+    // pages: 12 ms of preads and 10 ms of PAGEMAP_SCAN calls one by one,
+    // 6 ms for all their entries read in windows). Only while the task is
+    // frozen: the answers are those of the moment of the read.
+    Status read_ahead(uint64_t start, uint64_t end);
+    bool read_ahead_covers(uint64_t start, uint64_t end) const {
+        return start >= ahead_start_ && end <= ahead_end_ && start < end;
+    }
+
     bool uses_pagemap_scan() const { return use_scan_; }
     size_t page_size() const { return page_size_; }
     pid_t pid() const { return pid_; }
@@ -104,6 +116,8 @@ class PagemapReader {
     uint64_t scan_excluded_ = 0;
     std::vector<uint64_t> entries_;            // pread buffer, reused
     std::vector<stasis_page_region> regions_;  // PAGEMAP_SCAN buffer, reused
+    uint64_t ahead_start_ = 0, ahead_end_ = 0;  // the read_ahead() window
+    std::vector<uint64_t> ahead_;               // its entries
 };
 
 }  // namespace stasis::proc

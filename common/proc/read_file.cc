@@ -137,6 +137,37 @@ Status read_task_file_into(pid_t pid, pid_t tid, std::string_view leaf, std::str
     return ok();
 }
 
+Status read_task_file_lines(pid_t pid, pid_t tid, std::string_view leaf,
+                            const std::function<Status(std::string_view)> &on_line) {
+    std::string path = tid ? task_path(pid, tid, leaf) : proc_path(pid, leaf);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return task_file_error(pid, tid, path, "open", errno);
+    FdCloser closer(fd);
+    const size_t want = read_piece();
+    std::string buf;  // a read and at most one unfinished line
+    buf.reserve(4 * want);
+    for (;;) {
+        size_t kept = buf.size();
+        buf.resize(kept + want);
+        ssize_t n = ::read(fd, buf.data() + kept, want);
+        if (n < 0) {
+            if (errno == EINTR) {
+                buf.resize(kept);
+                continue;
+            }
+            return task_file_error(pid, tid, path, "read", errno);
+        }
+        buf.resize(kept + size_t(n));
+        size_t begin = 0;
+        for (size_t nl; (nl = buf.find('\n', begin)) != std::string::npos; begin = nl + 1)
+            STASIS_TRY(on_line(std::string_view(buf).substr(begin, nl - begin)).context(path));
+        buf.erase(0, begin);
+        if (n == 0) break;
+    }
+    if (!buf.empty()) STASIS_TRY(on_line(buf).context(path));
+    return ok();
+}
+
 Result<std::string> read_task_file(pid_t pid, pid_t tid, std::string_view leaf) {
     std::string out;
     STASIS_TRY(read_task_file_into(pid, tid, leaf, out));

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,15 @@ std::string task_path(pid_t pid, pid_t tid, std::string_view leaf);
 // a vanished task becomes the ESRCH "exited" error described above.
 Status read_task_file_into(pid_t pid, pid_t tid, std::string_view leaf, std::string &out);
 Result<std::string> read_task_file(pid_t pid, pid_t tid, std::string_view leaf);
+
+// The same file handed over a line at a time as it is read (each without
+// its '\n'; a last line may lack one), in a buffer that never holds more
+// than a read and a line: for big files parsed on the fly (smaps of a
+// process with thousands of mappings is megabytes, and a whole-file buffer
+// that size is fresh memory to fault in on every read). The first error of
+// `on_line` stops the read and is returned with the path as context.
+Status read_task_file_lines(pid_t pid, pid_t tid, std::string_view leaf,
+                            const std::function<Status(std::string_view)> &on_line);
 
 // True for the error of a task (process or thread) that no longer exists.
 bool is_task_gone(const Error &e);

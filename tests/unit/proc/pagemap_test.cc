@@ -223,5 +223,53 @@ TEST(PagemapReader, ManyScatteredRunsNeedingSeveralScanCallsAreEachReportedOnce)
     EXPECT_EQ(runs_with(PagemapMethod::automatic, region.start(), region.end()), expected);
 }
 
+TEST(PagemapReader, ReadAheadAnswersInsideItsWindowAsTheDirectCallsDo) {
+    STASIS_SKIP_IF_EMULATED();
+    TouchedRegion region(64, {0, 1, 2, 9, 20, 21, 40, 63});
+    ASSERT_TRUE(region.ok());
+    auto ahead = PagemapReader::open(getpid());
+    auto direct = PagemapReader::open(getpid());
+    ASSERT_TRUE(ahead.ok() && direct.ok());
+    ASSERT_TRUE(ahead->read_ahead(region.page(0), region.end()).ok());
+    EXPECT_TRUE(ahead->read_ahead_covers(region.page(2), region.page(30)));
+    EXPECT_FALSE(ahead->read_ahead_covers(region.page(2), region.end() + 4096));
+    // Pieces inside the window, at its edges and across runs; one past it.
+    const std::pair<size_t, size_t> pieces[] = {{0, 64}, {0, 3}, {1, 10}, {3, 9}, {10, 22}, {21, 41}, {41, 63}, {63, 64}};
+    for (auto [a, b] : pieces) {
+        std::vector<PageRun> x, y;
+        ASSERT_TRUE(ahead->present_runs(region.page(a), region.page(b), x).ok());
+        ASSERT_TRUE(direct->present_runs(region.page(a), region.page(b), y).ok());
+        EXPECT_EQ(x, y) << "pages " << a << ".." << b;
+        std::vector<uint64_t> ex, ey;
+        ASSERT_TRUE(ahead->read(region.page(a), region.page(b), ex).ok());
+        ASSERT_TRUE(direct->read(region.page(a), region.page(b), ey).ok());
+        EXPECT_EQ(ex, ey) << "pages " << a << ".." << b;
+    }
+    // A window answers for the moment it was read: a page touched since is
+    // seen by a direct call, and by the reader once the window is read again.
+    *region.at(30) = 1;
+    std::vector<PageRun> stale, fresh;
+    ASSERT_TRUE(ahead->present_runs(region.page(30), region.page(31), stale).ok());
+    EXPECT_TRUE(stale.empty());
+    ASSERT_TRUE(ahead->read_ahead(region.page(16), region.page(48)).ok());
+    ASSERT_TRUE(ahead->present_runs(region.page(30), region.page(31), fresh).ok());
+    EXPECT_EQ(fresh, (std::vector<PageRun>{{region.page(30), 1}}));
+    // Outside the new window the reader asks the kernel again.
+    std::vector<PageRun> outside;
+    ASSERT_TRUE(ahead->present_runs(region.page(0), region.page(16), outside).ok());
+    EXPECT_EQ(outside, (std::vector<PageRun>{{region.page(0), 3}, {region.page(9), 1}}));
+}
+
+TEST(PagemapReader, ReadAheadRefusesABadRangeAndForgetsTheOldWindow) {
+    STASIS_SKIP_IF_EMULATED();
+    TouchedRegion region(8, {0});
+    ASSERT_TRUE(region.ok());
+    auto reader = PagemapReader::open(getpid());
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE(reader->read_ahead(region.start(), region.end()).ok());
+    EXPECT_EQ(reader->read_ahead(region.page(4), region.page(2)).error().sys_errno(), EINVAL);
+    EXPECT_FALSE(reader->read_ahead_covers(region.start(), region.end()));
+}
+
 }  // namespace
 }  // namespace stasis::proc
