@@ -6,7 +6,9 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "arch/arch.h"
 #include "common/linux/uapi.h"
@@ -203,6 +205,13 @@ Status PlanBuilder::add_memory() {
     head_.uffdio_api = UFFDIO_API;
     head_.uffdio_register = UFFDIO_REGISTER;
     head_.uffd_features = kLazyUffdFeatures;
+    head_.fill_uffd_flags = O_CLOEXEC | UFFD_USER_MODE_ONLY;
+    head_.uffdio_copy = UFFDIO_COPY;
+    // STASIS_RESTORE_FILL=preadv: the fallback fill, as without a
+    // userfaultfd (its tests).
+    const char *fill = std::getenv("STASIS_RESTORE_FILL");
+    head_.fill_buf_len = fill && std::string_view(fill) == "preadv" ? 0 : kFillBufferBytes;
+    head_.fill_uffd = -1;
     if (in_.premap_ranges.size() > RESTORE_MAX_PREMAP) return Error("too many nested premap areas");
     head_.nr_premap = uint32_t(in_.premap_ranges.size());
     for (size_t i = 0; i < in_.premap_ranges.size(); ++i) {

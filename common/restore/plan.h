@@ -62,6 +62,10 @@ bool lazy_candidate(const images::Vma &v);
 inline constexpr uint64_t kLazyUffdFeatures =
     UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP;
 
+// Bounce buffer per filling thread of the restorer's UFFDIO_COPY fill
+// (pie/restorer/mm.c): 256 pages of 4 KiB per copy.
+inline constexpr uint64_t kFillBufferBytes = 1ull << 20;
+
 // The region that will hold the blob, the plan and every stack.
 struct RegionLayout {
     uint64_t blob_size = 0;      // rounded to pages

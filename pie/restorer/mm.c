@@ -86,8 +86,132 @@ long restore_move_specials(struct restore_plan *plan) {
     return 0;
 }
 
+/* Private anonymous memory is filled through a userfaultfd of the
+ * restorer's own: UFFDIO_COPY allocates and fills whole ranges of pages in
+ * the kernel, where preadv straight into fresh memory takes a page fault
+ * per page (on this project's VM host, 13 times slower: 1 GiB in 0.25 s
+ * against 3 s). The VMAs stay writable while they are filled and get
+ * their final protection after, as with preadv: a private VMA made
+ * read-only before it ever held a page loses its commit accounting (the
+ * "ac" of VmFlags), which the process had. Without a userfaultfd (before
+ * 5.11, a seccomp filter...) everything is filled by preadv as before. */
+struct r_uffdio_api {
+    uint64_t api, features, ioctls;
+};
+struct r_uffdio_register {
+    uint64_t start, len, mode, ioctls;
+};
+struct r_uffdio_copy {
+    uint64_t dst, src, len, mode;
+    int64_t copy;
+};
+#define R_UFFDIO_REGISTER_MODE_MISSING 1
+
+static int uffd_fillable(const struct restore_vma *v) {
+    return (v->flags & RESTORE_VMA_FILL) &&
+           !(v->flags & (RESTORE_VMA_PREMAPPED | RESTORE_VMA_SYSV_SHM | RESTORE_VMA_LAZY)) && v->fd < 0 &&
+           !(v->map_flags & R_MAP_SHARED);
+}
+
+static void open_fill_uffd(struct restore_plan *plan) {
+    plan->fill_uffd = -1;
+    struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
+    uint32_t i = 0;
+    while (i < plan->nr_vmas && !uffd_fillable(&v[i])) ++i;
+    if (i == plan->nr_vmas || !plan->fill_buf_len) return;
+    long uffd = SYS1(userfaultfd, (unsigned long)plan->fill_uffd_flags);
+    if (is_err(uffd)) return;
+    struct r_uffdio_api api = {0xAA, 0, 0};
+    if (is_err(SYS3(ioctl, uffd, (unsigned long)plan->uffdio_api, (unsigned long)&api))) {
+        SYS1(close, uffd);
+        return;
+    }
+    plan->fill_uffd = (int32_t)uffd;
+}
+
+/* Right after the VMA is mapped: registration (a VMA that cannot be
+ * registered is left to preadv: it is writable). */
+static void prepare_uffd_fill(struct restore_plan *plan, struct restore_vma *v) {
+    if (plan->fill_uffd < 0 || !uffd_fillable(v)) return;
+    struct r_uffdio_register reg = {v->start, v->end - v->start, R_UFFDIO_REGISTER_MODE_MISSING, 0};
+    if (!is_err(SYS3(ioctl, plan->fill_uffd, (unsigned long)plan->uffdio_register, (unsigned long)&reg)))
+        v->flags |= RESTORE_VMA_UFFD_FILL;
+}
+
+/* Installs [src, src+len) at dst. A page outside the registered VMAs (a
+ * file-backed private VMA's own pages, a VMA left to preadv) is writable
+ * until the fill is done: it is copied by hand, page by page. */
+static long uffd_copy(struct restore_plan *plan, uint64_t dst, const char *src, uint64_t len) {
+    while (len) {
+        struct r_uffdio_copy c = {dst, (uint64_t)(unsigned long)src, len, 0, 0};
+        long r = SYS3(ioctl, plan->fill_uffd, (unsigned long)plan->uffdio_copy, (unsigned long)&c);
+        if (!is_err(r)) return 0;
+        if (r == -11 && c.copy > 0) { /* EAGAIN: part done */
+            dst += (uint64_t)c.copy;
+            src += c.copy;
+            len -= (uint64_t)c.copy;
+            continue;
+        }
+        if (r == -11) continue;
+        if (r != -2) return r; /* not ENOENT: a real failure */
+        uint64_t page = plan->page_size;
+        if (len > page) {
+            /* One page at a time: the range may span a registered VMA
+             * and one that is not. */
+            for (uint64_t done = 0; done < len; done += page) {
+                long e = uffd_copy(plan, dst + done, src + done, page);
+                if (e) return e;
+            }
+            return 0;
+        }
+        memcpy((void *)(unsigned long)dst, src, (size_t)len);
+        return 0;
+    }
+    return 0;
+}
+
+/* One fill job through the bounce buffer `buf`. */
+static long fill_one_uffd(struct restore_plan *plan, struct restore_fill *f, char *buf) {
+    struct restore_iovec *iov = PLAN_ARRAY(plan, plan->iovs_off, struct restore_iovec) + f->first_iov;
+    uint32_t n = f->nr_iov;
+    uint64_t iov_done = 0; /* of iov[0] */
+    uint64_t off = f->file_off;
+    uint64_t left = f->bytes;
+    while (left) {
+        uint64_t want = left < plan->fill_buf_len ? left : plan->fill_buf_len;
+        uint64_t got = 0;
+        while (got < want) {
+            struct restore_iovec one = {(unsigned long)(buf + got), (unsigned long)(want - got)};
+            uint64_t at = off + got;
+            long r = SYS5(preadv, f->fd, &one, 1, (unsigned long)at, (unsigned long)(at >> 16 >> 16));
+            if (r == -4) continue;
+            if (is_err(r)) return r;
+            if (r == 0) return -5; /* the pages image ended early: EIO */
+            got += (uint64_t)r;
+        }
+        for (uint64_t k = 0; k < got;) {
+            if (!n) return -5;
+            uint64_t piece = iov->len - iov_done;
+            if (piece > got - k) piece = got - k;
+            long r = uffd_copy(plan, (uint64_t)iov->base + iov_done, buf + k, piece);
+            if (r) return r;
+            k += piece;
+            iov_done += piece;
+            if (iov_done == iov->len) {
+                ++iov;
+                --n;
+                iov_done = 0;
+            }
+        }
+        off += got;
+        left -= got;
+    }
+    return 0;
+}
+
 long restore_map_vmas(struct restore_plan *plan) {
     struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
+    open_fill_uffd(plan);
     for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
         uint64_t len = v[i].end - v[i].start;
         uint32_t prot = v[i].prot | ((v[i].flags & RESTORE_VMA_FILL) ? (R_PROT_READ | R_PROT_WRITE) : 0);
@@ -125,6 +249,7 @@ long restore_map_vmas(struct restore_plan *plan) {
         }
         if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MAP, r, v[i].start);
         if ((uint64_t)(unsigned long)r != v[i].start) return restore_fail(plan, RESTORE_STEP_MAP, -17, v[i].start);
+        prepare_uffd_fill(plan, &v[i]);
     }
     /* What is left of the premap areas (pieces of ancestors' memory this
      * task did not inherit) goes. */
@@ -163,13 +288,13 @@ static long fill_one(struct restore_plan *plan, struct restore_fill *f) {
     return 0;
 }
 
-static void fill_loop(struct restore_plan *plan) {
+static void fill_loop(struct restore_plan *plan, char *buf) {
     struct restore_fill *fills = PLAN_ARRAY(plan, plan->fills_off, struct restore_fill);
     for (;;) {
         int32_t i = atomic_inc(&plan->next_fill);
         if (i < 0 || (uint32_t)i >= plan->nr_fills) return;
         if (atomic_load(&plan->fill_error)) return;
-        long r = fill_one(plan, &fills[i]);
+        long r = buf ? fill_one_uffd(plan, &fills[i], buf) : fill_one(plan, &fills[i]);
         if (r) {
             __atomic_compare_exchange_n(&plan->fill_error, &(int32_t){0}, (int32_t)r, 0, __ATOMIC_SEQ_CST,
                                         __ATOMIC_SEQ_CST);
@@ -179,13 +304,26 @@ static void fill_loop(struct restore_plan *plan) {
     }
 }
 
+static char *fill_buffer(struct restore_plan *plan, uint32_t index) {
+    return plan->fill_bufs ? (char *)(unsigned long)(plan->fill_bufs + index * plan->fill_buf_len) : 0;
+}
+
 void restore_fill_worker(struct restore_plan *plan, struct restore_worker *w) {
-    (void)w;
-    fill_loop(plan);
+    fill_loop(plan, fill_buffer(plan, w->start.index));
 }
 
 long restore_fill(struct restore_plan *plan) {
     uint32_t started = 0;
+    uint64_t bufs_len = 0;
+    plan->fill_bufs = 0;
+    if (plan->fill_uffd >= 0) {
+        /* One buffer per worker and one for this thread (the last). */
+        bufs_len = (uint64_t)(plan->nr_workers + 1) * plan->fill_buf_len;
+        long b = stasis_sys_mmap(0, (unsigned long)bufs_len, R_PROT_READ | R_PROT_WRITE,
+                                 R_MAP_PRIVATE | R_MAP_ANONYMOUS, -1, 0);
+        if (is_err(b)) return restore_fail(plan, RESTORE_STEP_FILL, b, 0);
+        plan->fill_bufs = (uint64_t)(unsigned long)b;
+    }
     for (uint32_t i = 0; i < plan->nr_workers && i < RESTORE_MAX_WORKERS; ++i) {
         struct restore_worker *w = &plan->workers[i];
         w->start.plan_addr = (uint64_t)(unsigned long)plan;
@@ -203,11 +341,18 @@ long restore_fill(struct restore_plan *plan) {
         if (is_err(r)) break; /* fewer workers: the main thread does the rest */
         ++started;
     }
-    fill_loop(plan);
+    fill_loop(plan, fill_buffer(plan, plan->nr_workers));
     for (uint32_t i = 0; i < started; ++i) {
         struct restore_worker *w = &plan->workers[i];
         int32_t v;
         while ((v = atomic_load(&w->tid_futex)) != 0) futex_wait(&w->tid_futex, v);
+    }
+    if (plan->fill_uffd >= 0) {
+        /* Closing it unregisters every VMA (no page table changes). */
+        SYS1(close, plan->fill_uffd);
+        plan->fill_uffd = -1;
+        SYS2(munmap, (unsigned long)plan->fill_bufs, (unsigned long)bufs_len);
+        plan->fill_bufs = 0;
     }
     if (plan->fill_error) return restore_fail(plan, RESTORE_STEP_FILL, plan->fill_error, plan->failed_addr);
     return 0;
@@ -251,12 +396,6 @@ long restore_protect_vmas(struct restore_plan *plan) {
  * lazy-pages` (SCM_RIGHTS over the connected socket the engine left at
  * plan->lazy_sock), which fills them on first touch and in the background.
  * Nothing touches lazy memory between the registration and the hand-over. */
-struct r_uffdio_api {
-    uint64_t api, features, ioctls;
-};
-struct r_uffdio_register {
-    uint64_t start, len, mode, ioctls;
-};
 struct r_iovec {
     unsigned long base, len;
 };
@@ -276,7 +415,6 @@ struct r_cmsg_fd { /* struct cmsghdr with one int of data */
 };
 #define R_SOL_SOCKET 1
 #define R_SCM_RIGHTS 1
-#define R_UFFDIO_REGISTER_MODE_MISSING 1
 
 long restore_lazy(struct restore_plan *plan) {
     if (plan->lazy_sock < 0) return 0;

@@ -42,6 +42,7 @@ struct restore_start {
 #define RESTORE_VMA_LOCKED 0x4   /* mlock after filling */
 #define RESTORE_VMA_PREMAPPED 0x8 /* already mapped and filled at premap_addr: mremap it into place */
 #define RESTORE_VMA_LAZY 0x10     /* registered with the userfaultfd: `stasis lazy-pages` fills it */
+#define RESTORE_VMA_UFFD_FILL 0x20 /* set by the restorer: filled by UFFDIO_COPY */
 
 /* The first bytes of the message a restorer sends `stasis lazy-pages` with
  * its userfaultfd (SCM_RIGHTS). */
@@ -197,6 +198,17 @@ struct restore_plan {
     uint64_t uffdio_api;
     uint64_t uffdio_register;
     uint64_t uffd_features;
+
+    /* Filling private anonymous memory (restore_fill): the restorer's own
+     * userfaultfd installs whole ranges of pages with UFFDIO_COPY from a
+     * bounce buffer per filling thread, instead of a page fault per page
+     * of a preadv straight into the memory. */
+    uint64_t fill_uffd_flags; /* userfaultfd(2) flags: O_CLOEXEC | UFFD_USER_MODE_ONLY */
+    uint64_t uffdio_copy;
+    uint64_t fill_buf_len;    /* bytes of bounce buffer per filling thread */
+    int32_t fill_uffd;        /* set by the restorer: -1 when filling by preadv */
+    uint32_t pad_fill;
+    uint64_t fill_bufs;       /* set by the restorer: the bounce buffers */
 
     /* The restoring process's own rseq registration, dropped first. */
     uint64_t self_rseq_ptr;
