@@ -147,6 +147,7 @@ Status PlanBuilder::add_memory() {
             r.premap_addr = pm->second;
         }
         if (has_flag(v.vm_flags(), "lo")) r.flags |= RESTORE_VMA_LOCKED;
+        if (has_flag(v.vm_flags(), "ac")) r.flags |= RESTORE_VMA_ACCOUNTED;
         if (lazy[i]) r.flags |= RESTORE_VMA_LAZY;
         vmas.push_back(r);
     }
@@ -162,7 +163,7 @@ Status PlanBuilder::add_memory() {
             r.prot = m.prot;
             r.map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
             r.fd = -1;
-            r.flags = RESTORE_VMA_FILL;
+            r.flags = RESTORE_VMA_FILL | RESTORE_VMA_ACCOUNTED;
             vmas.push_back(r);
             restore_fill f{};
             f.file_off = m.offset;

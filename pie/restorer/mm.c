@@ -90,11 +90,12 @@ long restore_move_specials(struct restore_plan *plan) {
  * restorer's own: UFFDIO_COPY allocates and fills whole ranges of pages in
  * the kernel, where preadv straight into fresh memory takes a page fault
  * per page (on this project's VM host, 13 times slower: 1 GiB in 0.25 s
- * against 3 s). The VMAs stay writable while they are filled and get
- * their final protection after, as with preadv: a private VMA made
- * read-only before it ever held a page loses its commit accounting (the
- * "ac" of VmFlags), which the process had. Without a userfaultfd (before
- * 5.11, a seccomp filter...) everything is filled by preadv as before. */
+ * against 3 s). A registered VMA gets its final protection before it
+ * holds a page (UFFDIO_COPY fills read-only memory too): an mprotect after
+ * the fill must flush the TLB of every page it changed, which cost 40 us
+ * per VMA there, a third of restoring 5000 VMAs. Without a userfaultfd
+ * (before 5.11, a seccomp filter...) everything is filled by preadv into
+ * writable VMAs and protected after, as before. */
 struct r_uffdio_api {
     uint64_t api, features, ioctls;
 };
@@ -129,13 +130,35 @@ static void open_fill_uffd(struct restore_plan *plan) {
     plan->fill_uffd = (int32_t)uffd;
 }
 
-/* Right after the VMA is mapped: registration (a VMA that cannot be
- * registered is left to preadv: it is writable). */
-static void prepare_uffd_fill(struct restore_plan *plan, struct restore_vma *v) {
-    if (plan->fill_uffd < 0 || !uffd_fillable(v)) return;
-    struct r_uffdio_register reg = {v->start, v->end - v->start, R_UFFDIO_REGISTER_MODE_MISSING, 0};
-    if (!is_err(SYS3(ioctl, plan->fill_uffd, (unsigned long)plan->uffdio_register, (unsigned long)&reg)))
-        v->flags |= RESTORE_VMA_UFFD_FILL;
+/* Right after the VMA is mapped (writable): registration, then its final
+ * protection if that is readable (a VMA that cannot be registered is left
+ * to preadv and protected after the fill).
+ *
+ * A private VMA made read-only while it has no anon_vma (it never held a
+ * page) loses its commit accounting, the "ac" of VmFlags. One the process
+ * had accounted gets its anon_vma first: a UFFDIO_COPY from an unmapped
+ * source prepares the anon_vma, then fails on the source and installs
+ * nothing. Should it install a page after all (something is mapped at 0),
+ * that page is dropped again while the VMA is still writable. */
+static long prepare_uffd_fill(struct restore_plan *plan, struct restore_vma *v) {
+    if (plan->fill_uffd < 0 || !uffd_fillable(v)) return 0;
+    uint64_t len = v->end - v->start;
+    struct r_uffdio_register reg = {v->start, len, R_UFFDIO_REGISTER_MODE_MISSING, 0};
+    if (is_err(SYS3(ioctl, plan->fill_uffd, (unsigned long)plan->uffdio_register, (unsigned long)&reg))) return 0;
+    v->flags |= RESTORE_VMA_UFFD_FILL;
+    if (!(v->prot & R_PROT_READ) || v->prot == (R_PROT_READ | R_PROT_WRITE)) return 0;
+    if (v->flags & RESTORE_VMA_ACCOUNTED) {
+        struct r_uffdio_copy c = {v->start, 0, plan->page_size, 0, 0};
+        long r = SYS3(ioctl, plan->fill_uffd, (unsigned long)plan->uffdio_copy, (unsigned long)&c);
+        if (!is_err(r) || c.copy > 0) {
+            r = SYS3(madvise, (unsigned long)v->start, (unsigned long)plan->page_size, 4 /* MADV_DONTNEED */);
+            if (is_err(r)) return r;
+        }
+    }
+    long r = SYS3(mprotect, (unsigned long)v->start, (unsigned long)len, v->prot);
+    if (is_err(r)) return r;
+    v->flags |= RESTORE_VMA_PROTECTED;
+    return 0;
 }
 
 /* Installs [src, src+len) at dst. A page outside the registered VMAs (a
@@ -249,7 +272,8 @@ long restore_map_vmas(struct restore_plan *plan) {
         }
         if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MAP, r, v[i].start);
         if ((uint64_t)(unsigned long)r != v[i].start) return restore_fail(plan, RESTORE_STEP_MAP, -17, v[i].start);
-        prepare_uffd_fill(plan, &v[i]);
+        r = prepare_uffd_fill(plan, &v[i]);
+        if (is_err(r)) return restore_fail(plan, RESTORE_STEP_MAP, r, v[i].start);
     }
     /* What is left of the premap areas (pieces of ancestors' memory this
      * task did not inherit) goes. */
@@ -317,10 +341,11 @@ long restore_fill(struct restore_plan *plan) {
     uint64_t bufs_len = 0;
     plan->fill_bufs = 0;
     if (plan->fill_uffd >= 0) {
-        /* One buffer per worker and one for this thread (the last). */
+        /* One buffer per worker and one for this thread (the last),
+         * populated here rather than a fault at a time. */
         bufs_len = (uint64_t)(plan->nr_workers + 1) * plan->fill_buf_len;
         long b = stasis_sys_mmap(0, (unsigned long)bufs_len, R_PROT_READ | R_PROT_WRITE,
-                                 R_MAP_PRIVATE | R_MAP_ANONYMOUS, -1, 0);
+                                 R_MAP_PRIVATE | R_MAP_ANONYMOUS | R_MAP_POPULATE, -1, 0);
         if (is_err(b)) return restore_fail(plan, RESTORE_STEP_FILL, b, 0);
         plan->fill_bufs = (uint64_t)(unsigned long)b;
     }
@@ -379,7 +404,7 @@ long restore_protect_vmas(struct restore_plan *plan) {
     struct restore_vma *v = PLAN_ARRAY(plan, plan->vmas_off, struct restore_vma);
     for (uint32_t i = 0; i < plan->nr_vmas; ++i) {
         uint64_t len = v[i].end - v[i].start;
-        if (v[i].flags & (RESTORE_VMA_FILL | RESTORE_VMA_PREMAPPED)) {
+        if ((v[i].flags & (RESTORE_VMA_FILL | RESTORE_VMA_PREMAPPED)) && !(v[i].flags & RESTORE_VMA_PROTECTED)) {
             long r = SYS3(mprotect, (unsigned long)v[i].start, (unsigned long)len, v[i].prot);
             if (is_err(r)) return restore_fail(plan, RESTORE_STEP_PROTECT, r, v[i].start);
         }

@@ -43,6 +43,8 @@ struct restore_start {
 #define RESTORE_VMA_PREMAPPED 0x8 /* already mapped and filled at premap_addr: mremap it into place */
 #define RESTORE_VMA_LAZY 0x10     /* registered with the userfaultfd: `stasis lazy-pages` fills it */
 #define RESTORE_VMA_UFFD_FILL 0x20 /* set by the restorer: filled by UFFDIO_COPY */
+#define RESTORE_VMA_ACCOUNTED 0x40 /* the process had it commit-accounted ("ac" in VmFlags) */
+#define RESTORE_VMA_PROTECTED 0x80 /* set by the restorer: at its final protection before the fill */
 
 /* The first bytes of the message a restorer sends `stasis lazy-pages` with
  * its userfaultfd (SCM_RIGHTS). */

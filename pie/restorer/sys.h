@@ -27,6 +27,7 @@ static inline int is_err(long r) { return r < 0 && r >= -4095; }
 #define R_MAP_PRIVATE 0x02
 #define R_MAP_FIXED 0x10
 #define R_MAP_ANONYMOUS 0x20 /* the same on every stasis architecture */
+#define R_MAP_POPULATE 0x8000
 #define R_MAP_FIXED_NOREPLACE 0x100000
 #define R_MREMAP_MAYMOVE 1
 #define R_MREMAP_FIXED 2
