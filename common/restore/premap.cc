@@ -6,10 +6,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "common/restore/address_space.h"
 #include "common/restore/page_sources.h"
+#include "common/restore/uffd_fill.h"
 
 namespace stasis::restore {
 namespace {
@@ -21,23 +23,44 @@ struct Job {
     int fd;
 };
 
-Status run_jobs(const std::vector<Job> &jobs) {
+// Reads [off, off+len) of fd into dst; 0 or an errno.
+int read_into(int fd, char *dst, uint64_t len, uint64_t off) {
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t n = ::pread(fd, dst + done, len - done, off_t(off + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? errno : EIO;
+        done += uint64_t(n);
+    }
+    return 0;
+}
+
+// With `uffd`, each thread reads through a bounce buffer that UFFDIO_COPY
+// installs from; without, straight into place.
+Status run_jobs(const std::vector<Job> &jobs, UffdFill *uffd, uint64_t page) {
     std::atomic<size_t> next{0};
     std::atomic<int> error{0};
     auto worker = [&]() {
+        constexpr uint64_t kBounce = 1ull << 20;
+        void *bounce = uffd ? ::mmap(nullptr, kBounce, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+                            : MAP_FAILED;
+        char *buf = bounce == MAP_FAILED ? nullptr : static_cast<char *>(bounce);
         for (size_t i; (i = next++) < jobs.size() && !error;) {
-            uint64_t done = 0;
-            while (done < jobs[i].len) {
-                ssize_t n = ::pread(jobs[i].fd, reinterpret_cast<void *>(jobs[i].dst + done), jobs[i].len - done,
-                                    off_t(jobs[i].file_off + done));
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) {
-                    error = n < 0 ? errno : EIO;
-                    return;
-                }
-                done += uint64_t(n);
+            const Job &j = jobs[i];
+            int err = 0;
+            if (!buf) err = read_into(j.fd, reinterpret_cast<char *>(j.dst), j.len, j.file_off);
+            for (uint64_t done = 0; buf && !err && done < j.len; done += kBounce) {
+                uint64_t n = std::min(kBounce, j.len - done);
+                err = read_into(j.fd, buf, n, j.file_off + done);
+                if (!err) err = uffd->copy(j.dst + done, buf, n, page);
+            }
+            if (err) {
+                error = err;
+                break;
             }
         }
+        if (buf) ::munmap(buf, kBounce);
     };
     unsigned n = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 16);
     if (jobs.size() < 2) n = 1;
@@ -121,7 +144,13 @@ Status fill_premapped(const images::TaskImages &t, const std::vector<images::Pag
         for (uint64_t done = 0; done < p.len; done += kChunk)
             jobs.push_back({dst + done, std::min(kChunk, p.len - done), p.file_off + done, level_fds[size_t(p.level)]});
     }
-    return run_jobs(jobs);
+    // Present pages of an inherited copy are copied by hand (a write
+    // fault unshares them); the rest is installed (uffd_fill.h).
+    std::unique_ptr<UffdFill> uffd = jobs.empty() ? nullptr : UffdFill::open();
+    if (uffd)
+        for (const auto &v : t.vmas)
+            if (auto it = at.find(v.start()); it != at.end()) uffd->add(it->second, v.end() - v.start());
+    return run_jobs(jobs, uffd.get(), uint64_t(::sysconf(_SC_PAGESIZE)));
 }
 
 }  // namespace stasis::restore
