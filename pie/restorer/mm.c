@@ -342,7 +342,14 @@ long restore_fill(struct restore_plan *plan) {
     plan->fill_bufs = 0;
     if (plan->fill_uffd >= 0) {
         /* One buffer per worker and one for this thread (the last),
-         * populated here rather than a fault at a time. */
+         * populated here rather than a fault at a time; no bigger than
+         * the biggest job (a restore of a few pages maps a few). */
+        struct restore_fill *fills = PLAN_ARRAY(plan, plan->fills_off, struct restore_fill);
+        uint64_t biggest = 0;
+        for (uint32_t i = 0; i < plan->nr_fills; ++i)
+            if (fills[i].bytes > biggest) biggest = fills[i].bytes;
+        biggest = (biggest + plan->page_size - 1) / plan->page_size * plan->page_size;
+        if (biggest < plan->fill_buf_len) plan->fill_buf_len = biggest ? biggest : plan->page_size;
         bufs_len = (uint64_t)(plan->nr_workers + 1) * plan->fill_buf_len;
         long b = stasis_sys_mmap(0, (unsigned long)bufs_len, R_PROT_READ | R_PROT_WRITE,
                                  R_MAP_PRIVATE | R_MAP_ANONYMOUS | R_MAP_POPULATE, -1, 0);
