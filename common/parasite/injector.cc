@@ -82,17 +82,21 @@ Status Injector::return_to_signal_stop() {
 
 Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc) {
     STASIS_ASSIGN(auto maps, proc::read_maps(pid));
-    return find_syscall_insn(pid, stopped_pc, std::move(maps));
+    return find_syscall_insn(pid, stopped_pc, maps);
 }
 
-Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc, std::vector<proc::Mapping> maps) {
+Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc, const std::vector<proc::Mapping> &maps) {
     // The vDSO first, then any other executable mapping.
-    std::stable_sort(maps.begin(), maps.end(), [](const proc::Mapping &a, const proc::Mapping &b) {
-        return (a.path == "[vdso]") > (b.path == "[vdso]");
+    std::vector<const proc::Mapping *> order;
+    for (const auto &m : maps)
+        if (m.prot & PROT_EXEC) order.push_back(&m);
+    std::stable_sort(order.begin(), order.end(), [](const proc::Mapping *a, const proc::Mapping *b) {
+        return (a->path == "[vdso]") > (b->path == "[vdso]");
     });
     const auto forms = arch::syscall_insn_forms();
     std::vector<uint8_t> buf;
-    for (const auto &m : maps) {
+    for (const proc::Mapping *mp : order) {
+        const proc::Mapping &m = *mp;
         if (!(m.prot & PROT_EXEC)) continue;
         if (m.path == "[vsyscall]") continue;  // emulated, not real code
         // Scan at most 1 MiB per mapping: a syscall is always near.

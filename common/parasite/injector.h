@@ -65,6 +65,6 @@ private:
 // (restart_syscall on arm) instead of running ours (see setup_syscall).
 Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc);
 // The same among `maps`, the process's mappings read while it is frozen.
-Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc, std::vector<proc::Mapping> maps);
+Result<uint64_t> find_syscall_insn(pid_t pid, uint64_t stopped_pc, const std::vector<proc::Mapping> &maps);
 
 }  // namespace stasis::parasite
