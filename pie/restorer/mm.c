@@ -348,7 +348,7 @@ long restore_fill(struct restore_plan *plan) {
         uint64_t biggest = 0;
         for (uint32_t i = 0; i < plan->nr_fills; ++i)
             if (fills[i].bytes > biggest) biggest = fills[i].bytes;
-        biggest = (biggest + plan->page_size - 1) / plan->page_size * plan->page_size;
+        biggest = (biggest + plan->page_size - 1) & ~(plan->page_size - 1); /* no 64-bit division on arm */
         if (biggest < plan->fill_buf_len) plan->fill_buf_len = biggest ? biggest : plan->page_size;
         bufs_len = (uint64_t)(plan->nr_workers + 1) * plan->fill_buf_len;
         long b = stasis_sys_mmap(0, (unsigned long)bufs_len, R_PROT_READ | R_PROT_WRITE,
