@@ -57,7 +57,7 @@ void append_run(std::vector<PageRun> &out, size_t first, uint64_t start, uint64_
 // `start` on; `in_run`/`run_begin` carry an open run across calls (page
 // index from `base`). Closes nothing at the end: the caller does.
 void append_data_runs(const uint64_t *entries, size_t n, uint64_t done, uint64_t base, size_t page_size,
-                  std::vector<PageRun> &out, size_t first, bool &in_run, uint64_t &run_begin) {
+                      std::vector<PageRun> &out, size_t first, bool &in_run, uint64_t &run_begin) {
     for (size_t i = 0; i < n; ++i) {
         bool data = pagemap::has_data(entries[i]);
         if (data == in_run) continue;
@@ -202,7 +202,7 @@ Status PagemapReader::present_runs(uint64_t start, uint64_t end, std::vector<Pag
         bool in_run = false;
         uint64_t run_begin = 0;
         append_data_runs(ahead_.data() + (start - ahead_start_) / page_size_, (end - start) / page_size_, 0, start,
-                     page_size_, out, first, in_run, run_begin);
+                         page_size_, out, first, in_run, run_begin);
         if (in_run) append_run(out, first, start + run_begin * page_size_, end, page_size_);
         return ok();
     }
@@ -210,14 +210,8 @@ Status PagemapReader::present_runs(uint64_t start, uint64_t end, std::vector<Pag
 }
 
 Status PagemapReader::read_ahead(uint64_t start, uint64_t end) {
-    ahead_start_ = ahead_end_ = 0;
-    STASIS_TRY(check_range(start, end));
-    ahead_.resize((end - start) / page_size_);
-    for (uint64_t done = 0; done < ahead_.size();) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(kEntriesPerRead, ahead_.size() - done));
-        STASIS_TRY(pread_entries(start + done * page_size_, n, ahead_.data() + done));
-        done += n;
-    }
+    ahead_start_ = ahead_end_ = 0;  // read() below must not answer from the old window
+    STASIS_TRY(read(start, end, ahead_));
     ahead_start_ = start;
     ahead_end_ = end;
     return ok();
